@@ -1,0 +1,19 @@
+/*
+ * init.c -- builds the `ot` table from every binding module, as linit.c
+ * does for Lua's standard libraries.  Each module adds its functions to the
+ * table on top of the stack.
+ */
+#include "bind.h"
+
+static void (*const openers[])(lua_State *L) = {
+  bind_open_mat,
+  bind_open_rand,
+  bind_open_io,
+  bind_open_sys,
+};
+
+int luaopen_ot(lua_State *L) {
+  lua_newtable(L);
+  for (size_t i = 0; i < sizeof openers / sizeof openers[0]; i++) openers[i](L);
+  return 1;
+}
