@@ -52,6 +52,15 @@ bmat *bind_testmat(lua_State *L, int idx);
  * matrix) is converted into a new matrix that replaces it on the stack.
  */
 bmat *bind_tomat(lua_State *L, int arg, const char *name);
+/*
+ * The vector at arg, as a contiguous vector (vec = 1, n x 1, ld 1): a
+ * vector is returned as is; a 1 x n or n x 1 matrix (any view) or a flat
+ * table of numbers is converted (a view when the elements are contiguous,
+ * else a copy) and the result replaces the value at arg on the stack.  Any
+ * other shape raises "bad argument ... (vector expected, got a 3x4 matrix)".
+ * For weight vectors, labels and other 1-D inputs.
+ */
+bmat *bind_checkvector(lua_State *L, int arg, const char *name);
 
 /*
  * Argument errors.  bind_argerror(L, arg, "name", "must be > 0, got %g", v)
