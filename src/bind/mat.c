@@ -1230,13 +1230,13 @@ static void push_text(lua_State *L, const bmat *b, const printopts *o) {
   luaL_pushresult(&B);
 }
 
-static const char *const print_keys[] = {"precision", "edgeitems", "maxrows", "maxcols", "full",
-                                          NULL};
-
-/* Read the options table at idx over *o (numbers checked for range). */
+/*
+ * Read the options table at idx over *o: unknown keys and values out of
+ * range are errors naming fn (bind_checkopts cannot name a method).
+ */
 static void read_printopts(lua_State *L, const char *fn, int idx, printopts *o, int allow_full) {
-  bind_checkopts(L, idx, print_keys);
   if (lua_isnoneornil(L, idx)) return;
+  if (!lua_istable(L, idx)) merr(L, fn, idx, "opts", "table expected, got %s", luaL_typename(L, idx));
   struct {
     const char *key;
     int *field, lo, hi;
@@ -1244,17 +1244,32 @@ static void read_printopts(lua_State *L, const char *fn, int idx, printopts *o, 
            {"edgeitems", &o->edgeitems, 1, 1000},
            {"maxrows", &o->maxrows, 1, 1000000},
            {"maxcols", &o->maxcols, 1, 1000000}};
-  for (size_t k = 0; k < sizeof f / sizeof f[0]; k++) {
-    lua_Integer v = bind_optfield_integer(L, idx, f[k].key, *f[k].field);
-    if (v < f[k].lo || v > f[k].hi)
-      merr(L, fn, idx, "opts", "option '%s' must be in %d..%d, got %lld", f[k].key, f[k].lo,
-           f[k].hi, (long long)v);
-    *f[k].field = (int)v;
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    const char *key = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
+    size_t k = 0;
+    while (k < sizeof f / sizeof f[0] && !(key && strcmp(key, f[k].key) == 0)) k++;
+    if (k < sizeof f / sizeof f[0]) {
+      int isint;
+      lua_Integer v = lua_tointegerx(L, -1, &isint);
+      if (!isint || lua_type(L, -1) != LUA_TNUMBER)
+        merr(L, fn, idx, "opts", "option '%s' must be an integer, got %s", key,
+             lua_type(L, -1) == LUA_TNUMBER ? lua_tostring(L, -1) : luaL_typename(L, -1));
+      if (v < f[k].lo || v > f[k].hi)
+        merr(L, fn, idx, "opts", "option '%s' must be in %d..%d, got %lld", key, f[k].lo, f[k].hi,
+             (long long)v);
+      *f[k].field = (int)v;
+    } else if (key && strcmp(key, "full") == 0) {
+      if (!allow_full) merr(L, fn, idx, "opts", "option 'full' applies to M:tostring only");
+      if (!lua_isboolean(L, -1))
+        merr(L, fn, idx, "opts", "option 'full' must be a boolean, got %s", luaL_typename(L, -1));
+      o->full = lua_toboolean(L, -1);
+    } else {
+      merr(L, fn, idx, "opts", "unknown option '%s'; known: precision, edgeitems, maxrows, maxcols%s",
+           key ? key : luaL_typename(L, -2), allow_full ? ", full" : "");
+    }
+    lua_pop(L, 1);
   }
-  int full = bind_optfield_boolean(L, idx, "full", o->full);
-  if (!allow_full && full)
-    merr(L, fn, idx, "opts", "option 'full' applies to M:tostring only");
-  o->full = full;
 }
 
 static int mat_tostring(lua_State *L) {
