@@ -668,7 +668,6 @@ static ot_mat into_operand(lua_State *L, const char *fn, int idx, const char *na
 static int mat_assign(lua_State *L) {
   const char *fn = "Mat:assign";
   bmat *b = cself(L, fn);
-  luaL_checkany(L, 2);
   if (lua_type(L, 2) == LUA_TNUMBER) {
     ot_mat_fill(b->m, lua_tonumber(L, 2));
   } else {
@@ -928,21 +927,10 @@ static int dot_impl(lua_State *L, const char *fn, int ia, int ib) {
 static int mat_dot(lua_State *L) { return dot_impl(L, "Mat:dot", 1, 2); }
 static int mat_dot_fn(lua_State *L) { return dot_impl(L, "ot.dot", 1, 2); }
 
-/* A vector-like operand at idx as an n x 1 view (for outer). */
-static ot_mat column_of(lua_State *L, const char *fn, int idx, const char *name) {
-  bmat *b = tomat(L, fn, idx, name);
-  if (!ot_mat_is_vector(b->m)) {
-    shapestr s = shape_of(b);
-    merr(L, fn, idx, name, "vector expected, got a %s matrix", s.s);
-  }
-  ot_mat m = b->m;
-  return m.rows == 1 ? ot_mat_view(m.data, m.cols, 1) : m;
-}
-
-/* ot.outer(u, v): the matrix u v^T. */
+/* ot.outer(u, v): the matrix u v^T (u, v vector-like or flat tables). */
 static int mat_outer(lua_State *L) {
   const char *fn = "ot.outer";
-  ot_mat u = column_of(L, fn, 1, "u"), v = column_of(L, fn, 2, "v");
+  ot_mat u = bind_checkvector(L, 1, "u")->m, v = bind_checkvector(L, 2, "v")->m;
   bmat *o = newmat(L, u.rows, v.rows, 0, fn);
   bind_check_status(L, ot_gemm(o->m, 1.0, u, 0, v, 1, 0.0), fn);
   return 1;
@@ -1051,10 +1039,8 @@ static int close_impl(lua_State *L, const char *fn, bmat *a, int idx, double rto
 static int mat_equals(lua_State *L) {
   const char *fn = "Mat:equals";
   bmat *a = cself(L, fn);
-  luaL_checkany(L, 2);
   double tol = lua_isnoneornil(L, 3) ? 0.0 : cnum(L, fn, 3, "tol");
   if (!(tol >= 0)) merr(L, fn, 3, "tol", "must be >= 0, got %g", tol);
-  lua_settop(L, 2);
   lua_pushboolean(L, close_impl(L, fn, a, 2, 0.0, tol));
   return 1;
 }
@@ -1066,8 +1052,6 @@ static int allclose_impl(lua_State *L, const char *fn) {
   double atol = lua_isnoneornil(L, 4) ? 1e-8 : cnum(L, fn, 4, "atol");
   if (!(rtol >= 0)) merr(L, fn, 3, "rtol", "must be >= 0, got %g", rtol);
   if (!(atol >= 0)) merr(L, fn, 4, "atol", "must be >= 0, got %g", atol);
-  luaL_checkany(L, 2);
-  lua_settop(L, 2);
   lua_pushboolean(L, close_impl(L, fn, a, 2, rtol, atol));
   return 1;
 }

@@ -202,6 +202,7 @@ fails("Mat:add_: bad argument #1 'x' (shape 3x2 does not broadcast to 2x3)", A.a
 fails("Mat:mul_: bad argument #1 'x' (number, matrix or table expected, got string)", A.mul_, A:copy(), "2")
 fails("Mat:assign: bad argument #1 'x' (shape 4x1 vector does not broadcast to 2x3)", A.assign, A:copy(), { 1, 2, 3, 4 })
 fails("Mat:fill: bad argument #1 'v' (number expected, got no value)", A.fill, A)
+fails("Mat:assign: bad argument #1 'x' (number, matrix or table expected, got no value)", A.assign, A:copy())
 
 -- ---- arithmetic ----------------------------------------------------------------------
 
@@ -331,6 +332,8 @@ assert(ot.allclose(A, A * (1 + 1e-6)) and not ot.allclose({ nan }, { nan }) and 
 assert(not ot.allclose(A, T))
 fails("Mat:equals: bad argument #2 'tol' (must be >= 0, got -1)", A.equals, A, A, -1)
 fails("Mat:equals: bad argument #1 'B' (matrix or table expected, got string)", A.equals, A, "A")
+fails("Mat:allclose: bad argument #1 'B' (matrix or table expected, got no value)", A.allclose, A)
+fails("ot.outer: bad argument #1 'u' (matrix or table expected, got number)", ot.outer, 5, { 1 })
 fails("ot.allclose: bad argument #3 'rtol' (number expected, got string)", ot.allclose, A, A, "x")
 assert(A:all_finite() and select("#", A:all_finite()) == 1)
 local ok, fi, fj = ot.mat({ { 1, 2 }, { huge, 4 } }):all_finite()
