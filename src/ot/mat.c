@@ -37,6 +37,12 @@ int ot_mat_is_vector(ot_mat m) { return m.rows == 1 || m.cols == 1; }
 static double *vec_at(ot_mat v, size_t k) { return v.rows == 1 ? v.data + k : v.data + k * v.ld; }
 static size_t vec_len(ot_mat v) { return v.rows == 1 ? v.cols : v.rows; }
 
+/*
+ * Address-range test: two views overlap when the spans from their first to
+ * one past their last element intersect.  Interleaved views that share no
+ * element (two columns of one matrix) still count as overlapping; callers
+ * only use this to decide whether to copy, where a false positive is safe.
+ */
 int ot_mat_overlaps(ot_mat a, ot_mat b) {
   if (ot_mat_numel(a) == 0 || ot_mat_numel(b) == 0) return 0;
   uintptr_t a0 = (uintptr_t)a.data, a1 = (uintptr_t)(a.data + (a.rows - 1) * a.ld + a.cols);
@@ -58,6 +64,8 @@ void ot_mat_eye(ot_mat m) {
   for (size_t i = 0; i < m.rows && i < m.cols; i++) OT_AT(m, i, i) = 1.0;
 }
 
+/* numpy's linspace: a + k h in row-major order, with the last value set to
+ * b exactly so that rounding in k h cannot leave it short. */
 void ot_mat_linspace(ot_mat m, double a, double b) {
   size_t n = ot_mat_numel(m), k = 0;
   double h = n > 1 ? (b - a) / (double)(n - 1) : 0.0;
@@ -72,6 +80,8 @@ int ot_mat_copy(ot_mat dst, ot_mat src) {
   return OT_OK;
 }
 
+/* Walk src row by row and dst with a separate (row, column) cursor, so two
+ * shapes and two strides can differ.  OT_ESHAPE unless numel agrees. */
 int ot_mat_copy_flat(ot_mat dst, ot_mat src) {
   if (ot_mat_numel(dst) != ot_mat_numel(src)) return OT_ESHAPE;
   size_t di = 0, dj = 0; /* position in dst, advanced in row-major order */
@@ -86,6 +96,8 @@ int ot_mat_copy_flat(ot_mat dst, ot_mat src) {
   return OT_OK;
 }
 
+/* dst = src^T in 32 x 32 tiles: one side is always read or written across
+ * rows, and tiling keeps both sides in cache.  OT_ESHAPE on shapes. */
 int ot_mat_transpose(ot_mat dst, ot_mat src) {
   if (dst.rows != src.cols || dst.cols != src.rows) return OT_ESHAPE;
   enum { B = 32 }; /* tile so both sides stay in cache */
@@ -115,6 +127,8 @@ int ot_mat_set_diag(ot_mat m, ot_mat d) {
   return OT_OK;
 }
 
+/* Indices are all checked before anything is written, so OT_EINVAL leaves
+ * dst as it was. */
 int ot_mat_gather_rows(ot_mat dst, ot_mat src, const size_t *idx) {
   if (dst.cols != src.cols) return OT_ESHAPE;
   for (size_t k = 0; k < dst.rows; k++)
@@ -136,6 +150,11 @@ int ot_mat_gather_cols(ot_mat dst, ot_mat src, const size_t *idx) {
   return OT_OK;
 }
 
+/*
+ * Check every part against dst (matching columns for axis 1, rows for axis
+ * 2, sizes adding up) before copying each into its block of dst.  Returns
+ * OT_EINVAL for a bad axis, OT_ESHAPE otherwise.
+ */
 int ot_mat_concat(ot_mat dst, const ot_mat *parts, size_t n, int axis) {
   size_t total = 0;
   if (axis != 1 && axis != 2) return OT_EINVAL;
@@ -156,6 +175,8 @@ int ot_mat_concat(ot_mat dst, const ot_mat *parts, size_t n, int axis) {
 
 /* ---- elementwise arithmetic --------------------------------------------- */
 
+/* numpy's rule per dimension: equal sizes, or a 1 that takes the other's
+ * size (so 1 against 0 gives 0). */
 int ot_mat_broadcast(size_t ar, size_t ac, size_t br, size_t bc, size_t *r, size_t *c) {
   if (ar != br && ar != 1 && br != 1) return 0;
   if (ac != bc && ac != 1 && bc != 1) return 0;
@@ -208,6 +229,12 @@ static void row_op(double *o, const double *x, int xs, const double *y, int ys, 
   }
 }
 
+/*
+ * Row by row: a one-row operand gives the same row for every i, a
+ * one-column operand a stride of 0 inside the row (see row_op).  Reading
+ * element j of an operand before writing element j of out makes out == a
+ * or out == b safe.  OT_EINVAL for op, OT_ESHAPE for shapes.
+ */
 int ot_mat_binop(ot_mat out, ot_mat a, int op, ot_mat b) {
   size_t r, c;
   if (op < 0 || op >= OT_OP_COUNT) return OT_EINVAL;
@@ -223,6 +250,7 @@ int ot_mat_binop(ot_mat out, ot_mat a, int op, ot_mat b) {
   return OT_OK;
 }
 
+/* A scalar is a 1 x 1 operand on the stack; ot_mat_binop broadcasts it. */
 int ot_mat_scalar(ot_mat out, ot_mat a, int op, double s) {
   if (out.rows != a.rows || out.cols != a.cols) return OT_ESHAPE;
   return ot_mat_binop(out, a, op, ot_mat_view(&s, 1, 1));
@@ -233,6 +261,8 @@ int ot_mat_rscalar(ot_mat out, double s, int op, ot_mat a) {
   return ot_mat_binop(out, ot_mat_view(&s, 1, 1), op, a);
 }
 
+/* One loop per function, chosen outside the row loop, so each is a plain
+ * loop over contiguous doubles.  out may be a. */
 int ot_mat_apply(ot_mat out, ot_mat a, int fn) {
   if (out.rows != a.rows || out.cols != a.cols) return OT_ESHAPE;
   if (fn < 0 || fn >= OT_FN_COUNT) return OT_EINVAL;
@@ -252,6 +282,7 @@ int ot_mat_apply(ot_mat out, ot_mat a, int fn) {
   return OT_OK;
 }
 
+/* NaN fails both comparisons and passes through unchanged. */
 int ot_mat_clip(ot_mat out, ot_mat a, double lo, double hi) {
   if (out.rows != a.rows || out.cols != a.cols) return OT_ESHAPE;
   if (lo > hi || lo != lo || hi != hi) return OT_EINVAL;
@@ -320,6 +351,11 @@ static double extreme_run(const double *x, size_t n, int max) {
   return nan ? NAN : m;
 }
 
+/*
+ * A contiguous matrix is reduced as one long run (the pairwise sum then
+ * spans all of it); otherwise each row is one run and the row results are
+ * combined (compensated for sums).  min/max stop early at a NaN.
+ */
 int ot_mat_reduce(double *out, ot_mat a, int op) {
   size_t n = ot_mat_numel(a);
   if (op < 0 || op >= OT_RED_COUNT) return OT_EINVAL;
@@ -354,6 +390,11 @@ int ot_mat_reduce(double *out, ot_mat a, int op) {
   return OT_OK;
 }
 
+/*
+ * Axis 2 reduces each contiguous row as a run; axis 1 walks each column
+ * down the rows (strided reads, compensated sums).  out is any vector-like
+ * view, strided columns included.
+ */
 int ot_mat_reduce_axis(ot_mat out, ot_mat a, int op, int axis) {
   if (op < 0 || op >= OT_RED_COUNT || (axis != 1 && axis != 2)) return OT_EINVAL;
   size_t len = axis == 1 ? a.cols : a.rows;     /* values produced */
@@ -425,6 +466,8 @@ static size_t argext(const double *x, size_t n, size_t stride, int max) {
   return best;
 }
 
+/* Built on argext, which keeps the first extreme and stops at the first
+ * NaN; over all elements the rows are scanned in order for the same rule. */
 int ot_mat_argreduce(size_t *idx, ot_mat a, int op, int axis) {
   if (op != OT_RED_MIN && op != OT_RED_MAX) return OT_EINVAL;
   int max = op == OT_RED_MAX;
@@ -459,6 +502,8 @@ int ot_mat_argreduce(size_t *idx, ot_mat a, int op, int axis) {
   }
 }
 
+/* Four partial sums per row (vectorisable), rows combined with Neumaier's
+ * compensation.  OT_ESHAPE unless the shapes agree. */
 int ot_mat_inner(double *out, ot_mat a, ot_mat b) {
   if (a.rows != b.rows || a.cols != b.cols) return OT_ESHAPE;
   double s = 0.0, c = 0.0;
@@ -478,6 +523,11 @@ int ot_mat_inner(double *out, ot_mat a, ot_mat b) {
 
 /* ---- norms ---------------------------------------------------------------- */
 
+/*
+ * One pass finds the largest and smallest magnitude (and any NaN); the
+ * p-norms then sum (|x| / largest)^p and scale back, the overflow-safe
+ * scheme of LAPACK's dnrm2, in a second pass.
+ */
 int ot_mat_norm_vec(double *out, ot_mat a, double p) {
   if (p != p || (p < 0 && p != -INFINITY)) return OT_EINVAL;
   if (ot_mat_numel(a) == 0) {
@@ -555,6 +605,8 @@ done:
   return rc;
 }
 
+/* Non-finite input short-cuts to NaN (any NaN) or Inf, before LAPACK
+ * could see it; otherwise the induced norms by their definitions. */
 int ot_mat_norm_mat(double *out, ot_mat a, double p) {
   if (p != 1 && p != 2 && p != INFINITY) return OT_EINVAL;
   if (ot_mat_numel(a) == 0) {
@@ -587,6 +639,8 @@ int ot_mat_norm_mat(double *out, ot_mat a, double p) {
   return OT_OK;
 }
 
+/* a == b first, so equal infinities compare equal; any NaN fails both
+ * tests.  Stops at the first pair that is not close. */
 int ot_mat_allclose(int *out, ot_mat a, ot_mat b, double rtol, double atol) {
   if (a.rows != b.rows || a.cols != b.cols) return OT_ESHAPE;
   for (size_t i = 0; i < a.rows; i++)
