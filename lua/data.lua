@@ -136,30 +136,23 @@ end
 
 -- ---- matrices -------------------------------------------------------------
 
-local MAT_META = getmetatable(ot.zeros(0))
+local ismat = ot.ismat
 
-local function ismat(v) return getmetatable(v) == MAT_META end
-
--- Rows of a vector or an n x 1 matrix, as a Lua table of numbers.
-local function column_values(v, n)
-  local t = {}
-  for i = 1, n do t[i] = v:get(i, 1) end
+-- The values of a vector or an n x 1 matrix as a flat Lua table.
+local function column_values(v)
+  local t = v:totable()
+  if type(t[1]) == "table" then   -- an n x 1 matrix gives a table of rows
+    for i = 1, #t do t[i] = t[i][1] end
+  end
   return t
 end
 
--- The first non-finite entry of X as i, j, value (nil when there is none).
--- The sum is the fast test: it is finite whenever every entry is (a huge sum
--- that overflows is looked at entry by entry and passes).
-local function first_nonfinite(X, n, d)
-  local s = X:sum()
-  if s == s and s ~= huge and s ~= -huge then return nil end
-  for i = 1, n do
-    for j = 1, d do
-      local v = X:get(i, j)
-      if v ~= v or v == huge or v == -huge then return i, j, v end
-    end
-  end
-  return nil
+-- The first non-finite entry of X, row by row, as i, j, value; nil when every
+-- entry is finite.
+local function first_nonfinite(X)
+  local ok, i, j = X:all_finite()
+  if ok then return nil end
+  return i, j, X:get(i, j)
 end
 
 -- ---- labels ---------------------------------------------------------------
@@ -183,7 +176,7 @@ local function check_labels(fname, arg, y, n)
     if r ~= n then
       argerror(fname, arg, "y", "has %d labels, X has %d rows", r, n)
     end
-    vals = column_values(y, n)
+    vals = column_values(y)
   else
     argerror(fname, arg, "y", "table or vector of labels expected, got %s", type(y))
   end
@@ -307,7 +300,7 @@ function M.dataset(X, y, name)
   if name ~= nil and type(name) ~= "string" then
     argerror(fname, 3, "name", "string expected, got %s", type(name))
   end
-  local i, j, v = first_nonfinite(X, n, d)
+  local i, j, v = first_nonfinite(X)
   if i then
     argerror(fname, 1, "X", "X[%d][%d] = %s is not finite", i, j, num(v))
   end
@@ -334,7 +327,7 @@ local function check_indices(fname, arg, idx, n)
     if c ~= 1 then
       argerror(fname, arg, "idx", "must be a vector or an n x 1 matrix, got %d x %d", r, c)
     end
-    vals = column_values(idx, r)
+    vals = column_values(idx)
   else
     argerror(fname, arg, "idx", "table or vector of row indices expected, got %s", type(idx))
   end
@@ -662,8 +655,8 @@ function M.fashion_mnist(opts)
     error(fmt("%s: %s holds %d images, %d requested", fname, images, rows, n), 0)
   end
   local lab = check_labels(fname, 1, y, n)
-  if size ~= 28 then X = X * pooling(size) end
-  if normalize then X = X * (1 / 255) end
+  if size ~= 28 then X = X:dot(pooling(size)) end
+  if normalize then X = X / 255 end
 
   local name = "fashion-mnist " .. split
   if source == "bundled" then name = name .. " (bundled subset)" end
@@ -965,12 +958,12 @@ function M.gaussian_mixture(opts)
   for k = 1, K do
     local nk = counts[k]
     if nk > 0 then
-      local Xk = ot.randn(nk, d) * factors[k] + ot.ones(nk, 1) * ot.mat({ means[k] })
+      local Xk = ot.randn(nk, d):dot(factors[k]) + { means[k] }  -- the 1 x d mean broadcasts
       parts[#parts + 1] = Xk
       for _ = 1, nk do lab[#lab + 1] = tointeger(labels[k]) end
     end
   end
-  local X = #parts == 1 and parts[1] or ot.vstack(table.unpack(parts))
+  local X = #parts == 1 and parts[1] or ot.vstack(parts)
   local perm = ot.randperm(n)
   local l2 = {}
   for k, i in ipairs(perm) do l2[k] = lab[i] end
