@@ -966,7 +966,7 @@ static int stack_impl(lua_State *L, int axis, const char *fn) {
     lua_Unsigned len = lua_rawlen(L, 1);
     if (len == 0) merr(L, fn, 1, "list", "nothing to stack: the list is empty");
     if (len > 100000) merr(L, fn, 1, "list", "too many items (%llu)", (unsigned long long)len);
-    luaL_checkstack(L, (int)len + 4, "ot.stack");
+    luaL_checkstack(L, (int)len + LUA_MINSTACK, fn); /* room for conversions and errors too */
     for (lua_Unsigned i = 1; i <= len; i++) lua_rawgeti(L, 1, (lua_Integer)i);
     base = 2;
     n = (int)len;

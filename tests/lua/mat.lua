@@ -318,6 +318,14 @@ fails("ot.hstack: bad argument #1 'list' (item 2 has shape 3x1 vector, item 1 ha
 fails("ot.vstack: bad argument #1 'list' (item 2: entry [1][2] is string, not a number)", ot.vstack, { A, { { 1, "x", 3 } } })
 fails("ot.vstack: bad argument #1 'list' (item 3: matrix or table expected, got number)", ot.vstack, { A, A, 3 })
 fails("ot.vstack: bad argument #1 'list' (nothing to stack: the list is empty)", ot.vstack, {})
+do -- many items, as tables and as arguments
+  local parts = {}
+  for k = 1, 5000 do parts[k] = { { k, k } } end
+  assert(ot.vstack(parts):sum() == 5000 * 5001)
+  local ms = {}
+  for k = 1, 200 do ms[k] = ot.ones(1, 3) end
+  assert(shape(ot.vstack(table.unpack(ms))) == "200x3")
+end
 fails("ot.hstack: bad argument #1 'list' (table of matrices expected, got number)", ot.hstack, 3)
 fails("ot.hstack: bad argument #2 'M' (shape 3x3 does not fit: argument #1 has 2 rows)", ot.hstack, A, ot.eye(3))
 
