@@ -1422,7 +1422,7 @@ int ot_io_read_file(const char *path, size_t max_bytes, void **buf, size_t *len,
   }
   int regular = S_ISREG(st.st_mode);
   if (regular && (uintmax_t)st.st_size > max_bytes) {
-    rc = fail(OT_EFORMAT, err, errlen, "%s: the file has %jd bytes, over the limit of %zu", path,
+    rc = fail(OT_EFORMAT, err, errlen, "the file has %jd bytes, over the limit of %zu",
               (intmax_t)st.st_size, max_bytes);
     goto done;
   }
@@ -1433,7 +1433,7 @@ int ot_io_read_file(const char *path, size_t max_bytes, void **buf, size_t *len,
       size_t ncap = !b ? cap : cap > max_bytes / 2 ? max_bytes : 2 * cap;
       unsigned char *nb;
       if (b && ncap == cap) {
-        rc = fail(OT_EFORMAT, err, errlen, "%s: more than the limit of %zu bytes", path,
+        rc = fail(OT_EFORMAT, err, errlen, "the file has more than the limit of %zu bytes",
                   max_bytes);
         goto done;
       }
@@ -1443,8 +1443,9 @@ int ot_io_read_file(const char *path, size_t max_bytes, void **buf, size_t *len,
         ot_mem_format(ncap, need, sizeof need);
         ot_mem_format(ot_mem_limit(), lim, sizeof lim);
         ot_mem_format(ot_mem_used(), used, sizeof used);
-        rc = fail(rc, err, errlen, "%s: reading it needs %s, over the memory budget (%s of %s in use)",
-                  path, need, used, lim);
+        rc = fail(rc, err, errlen,
+                  "reading the file needs %s, over the memory budget (%s of %s in use)", need,
+                  used, lim);
         goto done;
       }
       if (n) memcpy(nb, b, n);

@@ -161,7 +161,8 @@ const char *ot_io_format_name(int format);
 /*
  * Read the whole file at path into *buf (ot_malloc; ot_free it), at most
  * max_bytes (OT_EFORMAT when larger).  OT_EIO with "<path>: <strerror>"
- * when the file cannot be opened or read (a directory included).
+ * when the file cannot be opened or read (a directory included); the other
+ * messages do not repeat the path.
  */
 int ot_io_read_file(const char *path, size_t max_bytes, void **buf, size_t *len,
                     char *err, size_t errlen);
