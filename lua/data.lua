@@ -283,7 +283,9 @@ function M.dataset(X, y, name)
   if type(X) == "table" and not ismat(X) then
     local ok, m = pcall(ot.mat, X)
     if not ok then
-      argerror(fname, 1, "X", "cannot convert the table to a matrix: %s", tostring(m))
+      local why = tostring(m)
+      argerror(fname, 1, "X", "cannot convert the table to a matrix: %s",
+               why:match("^ot%.mat: bad argument #1 't' %((.*)%)$") or why)
     end
     X = m
   elseif not ismat(X) then

@@ -242,7 +242,10 @@ do
   fails(F .. "2 'y' (table or vector of labels expected, got string)", data.dataset, X, "abc")
   fails(F .. "2 'y' (labels expected, got nil)", data.dataset, X)
   fails(F .. "1 'X' (matrix expected, got string)", data.dataset, "X", { 0 })
+  fails(F .. "1 'X' (cannot convert the table to a matrix: row 2 has 2 entries, row 1 has 1)",
+        data.dataset, { { 1 }, { 2, 3 } }, { 0, 1 })
   fails(F .. "1 'X' (empty dataset: X is 0 x 3)", data.dataset, ot.zeros(0, 3), {})
+  fails(F .. "1 'X' (empty dataset: X is 0 x 1)", data.dataset, {}, {})
   fails(F .. "1 'X' (empty dataset: X is 3 x 0)", data.dataset, ot.zeros(3, 0), { 0, 1, 2 })
   fails(F .. "3 'name' (string expected, got number)", data.dataset, X, { 0, 1, 1 }, 5)
   local Y = ot.mat { { 1, 2 }, { 3, 0 / 0 }, { 5, math.huge } }
@@ -470,6 +473,42 @@ do
                                       covs = { { { 1, 0 }, { 0, 2 } }, ot.mat { { 1, 0 }, { 0, 2 } } },
                                       seed = 4 }
   assert(same_matrix(sh.X, sh2.X) and same_matrix(sh.X, sh3.X), "shared covariance forms agree")
+end
+
+-- ---- help: a page for every function and method, and every example runs --------
+
+do
+  local root = rawget(_G, "OTLAB_ROOT") or "."
+  local f = assert(io.open(root .. "/share/help/data.txt"))
+  local text = f:read("a")
+  f:close()
+  local pages, order, cur = {}, {}, nil
+  for line in (text .. "\n"):gmatch("(.-)\n") do
+    local name = line:match("^@@ (.+)$")
+    if name then
+      assert(not pages[name], "two pages for " .. name)
+      cur = { name = name, ex = {} }
+      pages[name], order[#order + 1] = cur, cur
+    elseif cur and line:match("^  > ") then
+      cur.ex[#cur.ex + 1] = line:sub(5)
+    end
+  end
+  for k, v in pairs(data) do
+    if type(v) == "function" then assert(pages["ot.data." .. k], "no help page for ot.data." .. k) end
+  end
+  local ds = data.iris()
+  for k in pairs(getmetatable(ds).__index) do
+    assert(pages["Dataset:" .. k], "no help page for Dataset:" .. k)
+  end
+  for _, p in ipairs(order) do
+    assert(#p.ex > 0, "no example on the page " .. p.name)
+    local env = setmetatable({ print = function() end }, { __index = _G })
+    for _, line in ipairs(p.ex) do
+      local chunk = load("return " .. line, "=example", "t", env) or assert(load(line, "=example", "t", env))
+      local ok, err = pcall(chunk)
+      assert(ok, p.name .. ": " .. line .. ": " .. tostring(err))
+    end
+  end
 end
 
 print("OK")
