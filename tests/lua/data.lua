@@ -189,6 +189,9 @@ do
     print("  fashion-mnist: Debian package checked")
   else
     assert(data.fashion_mnist { n = 3 }.source == "bundled", "auto falls back to the subset")
+    fails("ot.data.fashion_mnist: /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz not "
+          .. "found (install the Debian package dataset-fashion-mnist, or use source = \"bundled\")",
+          data.fashion_mnist, { source = "debian" })
     print("  fashion-mnist: Debian package not installed, bundled subset only")
   end
 end
