@@ -302,11 +302,17 @@ static int convert_array(const unsigned char *src, elemtype t, int fortran, int 
   if (cols == 0) goto done; /* rows x 0: nothing to read, however many rows */
   size_t sz = (size_t)t.size;
   int isfloat = t.kind == 'f';
+  int native_f8 = isfloat && t.size == 8 && t.be == host_is_big_endian();
   for (size_t i = 0; i < rows; i++) {
     double *dst = row ? row : d->x + i * xcols;
     if (!fortran || ndim < 2) {
       const unsigned char *p = src + i * cols * sz;
-      for (size_t j = 0; j < cols; j++) dst[j] = load_elem(p + j * sz, t);
+      if (native_f8) /* the common case: the bytes are already doubles */
+        memcpy(dst, p, cols * sizeof(double));
+      else if (t.kind == 'u' && t.size == 1) /* MNIST pixels */
+        for (size_t j = 0; j < cols; j++) dst[j] = p[j];
+      else
+        for (size_t j = 0; j < cols; j++) dst[j] = load_elem(p + j * sz, t);
     } else {
       /* walk the trailing indices in C order, the last fastest */
       size_t off = i; /* element offset of (i, 0, ..., 0) */
@@ -784,8 +790,9 @@ static int csv_next(csv_rd *r, csv_field *f, size_t cap, size_t *nf, int *got, c
         }
         fld = (csv_field){s, (size_t)(q - s), 1};
         s = q + 1;
-        while (s < le && is_blank(*s, r->delim)) s++;
-        if (s < le && *s != r->delim)
+        if (r->delim != ' ')
+          while (s < le && is_blank(*s, r->delim)) s++;
+        if (s < le && (r->delim == ' ' ? !is_blank(*s, ' ') : *s != r->delim))
           return fail(OT_EFORMAT, err, errlen,
                       "csv: line %zu, column %zu: text after a closing quote", lineno, n + 1);
       } else {

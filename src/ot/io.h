@@ -92,7 +92,9 @@ void ot_io_opts_init(ot_io_opts *o);
 /*
  * What a reader produced.  Initialize with ot_io_data_init(); release with
  * ot_io_data_free() (which leaves it initialized again).  x and y are freed
- * there only when they came from the default allocator.
+ * there only when they came from the default allocator (own_x, own_y); to
+ * keep x past the free, take the pointer and set own_x = 0, then release it
+ * later with ot_free().
  */
 typedef struct ot_io_data {
   double *x;            /* rows x cols, row-major, contiguous */

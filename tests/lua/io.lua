@@ -104,6 +104,34 @@ do -- u8 IDX, the format option, gzip option
   assert(same(X, Z))
 end
 
+do -- views with a stride (a column of X) are written element by element
+  local c = X:col(2)
+  for _, suffix in ipairs({ "col.npy", "col.csv", "col.idx" }) do
+    assert(ot.save(tmp(suffix), c))
+    local w = ot.load(base .. suffix)
+    for i = 1, 6 do assert(w:get(i, 1) == X:get(i, 2), suffix) end
+  end
+  assert(ot.save(tmp("cl.csv"), X, { labels = X:col(3) }))
+  local _, yl = ot.load(base .. "cl.csv", { label_col = 5 })
+  for i = 1, 6 do assert(yl:get(i) == X:get(i, 3)) end
+end
+
+do -- under a decimal-comma locale (when one exists) CSV still uses '.'
+  local old = os.setlocale(nil, "numeric")
+  for _, name in ipairs({ "de_DE.UTF-8", "de_DE.utf8", "fr_FR.UTF-8", "fr_FR.utf8" }) do
+    if os.setlocale(name, "numeric") then
+      local p = tmp("loc.csv")
+      write(p, "1.5,2.25\n")
+      local L = ot.load(p)
+      assert(L:get(1, 1) == 1.5 and L:get(1, 2) == 2.25)
+      assert(ot.save(p, L))
+      assert(read(p) == "1.5,2.25\n")
+      break
+    end
+  end
+  os.setlocale(old, "numeric")
+end
+
 -- ---- np.save's bytes -----------------------------------------------------
 do
   local G = ot.zeros(3, 4)
