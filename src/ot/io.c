@@ -169,7 +169,12 @@ static double load_elem(const unsigned char *p, elemtype t) {
   }
 }
 
-/* Size in bytes for the result, with a message when it does not fit. */
+/*
+ * Allocate one rows x cols result: through the caller's hook when there is
+ * one (then the caller owns it, *owned = 0), else with ot_alloc_doubles
+ * (*owned = 1).  Over the budget the message gives the size needed and the
+ * budget's state.  OT_OK, OT_EBUDGET, OT_ENOMEM or OT_EOVERFLOW.
+ */
 static int result_alloc(const ot_io_opts *o, int which, size_t rows, size_t cols, int vec,
                         double **out, int *owned, const char *fmt, char *err, size_t errlen) {
   *out = NULL;
@@ -305,7 +310,7 @@ static int convert_array(const unsigned char *src, elemtype t, int fortran, int 
   int native_f8 = isfloat && t.size == 8 && t.be == host_is_big_endian();
   for (size_t i = 0; i < rows; i++) {
     double *dst = row ? row : d->x + i * xcols;
-    if (!fortran || ndim < 2) {
+    if (!fortran || ndim < 2) { /* C order: row i is contiguous */
       const unsigned char *p = src + i * cols * sz;
       if (native_f8) /* the common case: the bytes are already doubles */
         memcpy(dst, p, cols * sizeof(double));
@@ -362,6 +367,19 @@ done:
 }
 
 /* ---- .npy --------------------------------------------------------------- */
+
+/*
+ * The .npy layout (NumPy's format.py, NEP 1):
+ *   bytes 0-5   "\x93NUMPY"
+ *   bytes 6-7   major, minor version: 1.0, 2.0 or 3.0
+ *   then        header length, little-endian: 2 bytes (1.0) or 4 (2.0, 3.0)
+ *   then        the header, a Python dict literal in ASCII (3.0: UTF-8),
+ *               padded with spaces and ended by '\n':
+ *               {'descr': '<f8', 'fortran_order': False, 'shape': (3, 4), }
+ *   then        the payload, prod(shape) * itemsize bytes, nothing after.
+ * The header is parsed here by a small recursive-descent reader of exactly
+ * that literal (no general Python evaluation).
+ */
 
 /* A cursor over the Python literal of an npy header. */
 typedef struct pylit {
@@ -639,6 +657,15 @@ int ot_npy_parse(const void *buf, size_t len, const ot_io_opts *o, ot_io_data *d
 
 /* ---- MNIST IDX ------------------------------------------------------------ */
 
+/*
+ * The IDX layout (LeCun et al., the MNIST database page):
+ *   bytes 0-1   zero
+ *   byte 2      element type code (08 u8, 09 i8, 0B i16, 0C i32, 0D f32, 0E f64)
+ *   byte 3      number of dimensions
+ *   then        each dimension as a big-endian 32-bit unsigned size
+ *   then        the elements, big-endian, last dimension fastest.
+ */
+
 /* Element type of an IDX type code; 0 when unknown. */
 static int idx_type(unsigned code, elemtype *t, const char **name) {
   switch (code) {
@@ -725,6 +752,20 @@ int ot_idx_parse(const void *buf, size_t len, const ot_io_opts *o, ot_io_data *d
 }
 
 /* ---- CSV ------------------------------------------------------------------ */
+
+/*
+ * What is read as CSV (RFC 4180 with the usual liberties):
+ *   file    := [UTF-8 BOM] line*          lines end in '\n' or "\r\n"
+ *   line    := blank | field (DELIM field)*
+ *   field   := blanks (number | '"' text '"' | text) blanks
+ * where blank lines (spaces, tabs, CR only) are skipped, a doubled quote
+ * inside quotes is a quote, and quoted fields cannot span lines.  With
+ * DELIM ' ' fields are separated by runs of spaces and tabs.
+ * A number is [+-] digits [. digits] [(e|E) [+-] digits], or nan, inf,
+ * infinity in any case (refused unless allowed).  The grammar is checked
+ * here, then strtod converts under the "C" locale, so hex floats, leading
+ * junk or a locale's decimal comma never slip through strtod.
+ */
 
 /* One field of a CSV row: its text (inside the quotes when quoted, where a
  * doubled quote stands for one). */
@@ -1197,6 +1238,14 @@ done:
 
 /* ---- gzip ----------------------------------------------------------------- */
 
+/*
+ * gzip (RFC 1952) is inflated in memory with zlib.  The output size is
+ * never trusted from the trailer: it only seeds the first allocation,
+ * bounded by deflate's best ratio (about 1032:1) so that a lying trailer
+ * cannot make the reader reserve gigabytes; the buffer then doubles as the
+ * data really inflates, always through the budgeted allocator.
+ */
+
 /* zlib's own blocks go through the budgeted allocator too. */
 static voidpf z_alloc(voidpf opaque, uInt items, uInt size) {
   size_t bytes;
@@ -1332,6 +1381,14 @@ done:
 
 /* ---- front-ends ----------------------------------------------------------- */
 
+/*
+ * File access stays out of the parsers: a file is read whole into one
+ * budgeted buffer, inflated when it starts with the gzip magic (whatever
+ * its name says), then parsed from memory.  Peak memory for a .gz file is
+ * the compressed bytes plus the inflated bytes, then the inflated bytes
+ * plus the result.
+ */
+
 const char *ot_io_format_name(int format) {
   switch (format) {
     case OT_IO_NPY: return "npy";
@@ -1359,6 +1416,7 @@ int ot_io_format_from_name(const char *path, int *gz) {
   if (gz) *gz = z;
   if (has_suffix(base, n, ".npy")) return OT_IO_NPY;
   if (has_suffix(base, n, ".csv") || has_suffix(base, n, ".tsv")) return OT_IO_CSV;
+  /* no ".txt": its delimiter could be anything; the content decides */
   /* MNIST names: train-images-idx3-ubyte, t10k-labels.idx1-ubyte, x.idx, x.idx3 */
   if (has_suffix(base, n, "ubyte") || has_suffix(base, n, ".idx")) return OT_IO_IDX;
   if (n >= 5 && has_suffix(base, n - 1, ".idx") && base[n - 1] >= '1' && base[n - 1] <= '4')
@@ -1519,6 +1577,14 @@ int ot_io_check_labels(const ot_io_data *data, const ot_io_data *labels, char *e
 }
 
 /* ---- writers -------------------------------------------------------------- */
+
+/*
+ * Writers stream into a FILE through a small "sink" that optionally deflates
+ * (so a .gz file is never held whole in memory) and remembers the first
+ * error, which keeps the writers free of error checks after each write.
+ * Everything that can be refused (shapes, names, values a u8 IDX cannot
+ * hold) is checked by check_write before the first byte.
+ */
 
 #define ZCHUNK 65536
 

@@ -152,7 +152,7 @@ int ot_io_gunzip(const void *buf, size_t len, size_t max_out, void **out, size_t
 int ot_io_is_gzip(const void *buf, size_t len);
 
 /*
- * The format a file name implies: ".npy" -> OT_IO_NPY, ".csv"/".tsv"/".txt"
+ * The format a file name implies: ".npy" -> OT_IO_NPY, ".csv"/".tsv"
  * -> OT_IO_CSV, ".idx*", "*ubyte" -> OT_IO_IDX, after a ".gz" suffix is
  * stripped (*gz is set to 1 then; gz may be NULL); otherwise OT_IO_AUTO.
  */

@@ -296,5 +296,28 @@ do
   assert(select(1, ot.load(p):shape()) == 200)
 end
 
+do -- a sweep of tight budgets: every step either loads or fails cleanly
+  local p = tmp("sweep.csv.gz")
+  assert(ot.save(p, X, { labels = ot.mat({ 1, 2, 3, 1, 2, 3 }), header = true }))
+  local old = ot.mem_limit()
+  local loaded, refused = 0, 0
+  for extra = 0, 40000, 250 do
+    collectgarbage()
+    local used = ot.mem().used
+    ot.mem_limit(used + extra)
+    local ok, A, y = pcall(ot.load, p, { label_col = -1 })
+    ot.mem_limit(old)
+    if ok then
+      loaded = loaded + 1
+      assert(same(A, X) and y:get(6) == 3)
+    else
+      refused = refused + 1
+      assert(tostring(A):find("budget", 1, true) or tostring(A):find("memory", 1, true), A)
+    end
+  end
+  assert(loaded > 0 and refused > 0, loaded .. " " .. refused)
+  assert(same(ot.load(p, { label_col = -1 }), X))
+end
+
 for _, p in ipairs(made) do os.remove(p) end
 print("io ok")
