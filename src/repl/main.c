@@ -841,8 +841,8 @@ static void doREPL(lua_State *L, const char *history, int version_shown) {
   const char *saved = progname;
   progname = NULL; /* messages at the prompt are not prefixed */
   set_host_field(L, "interactive", 1);
-  prompt_init(L, history);
   print_banner(version_shown);
+  prompt_init(L, history);
   for (;;) {
     lua_settop(L, 0);
     lua_pushcfunction(L, repl_step);
