@@ -409,7 +409,23 @@ static char **complete(const char *text, int start, int end) {
   }
   rl_attempted_completion_over = 1; /* never fall back to file names here */
   rl_completion_append_character = '\0';
+  size_t head = 0; /* "a/ot.ze": '/' does not break words (file paths), skip "a/" */
+  if (c.kind == COMPLETE_NAME) {
+    const char *w = text + strlen(text);
+    while (w > text && (isalnum((unsigned char)w[-1]) || strchr("_.:", w[-1]))) w--;
+    head = (size_t)(w - text);
+    c.text = w;
+  }
   if (gather(&c) == 0) return NULL;
+  for (size_t i = 0; head && i < ncand; i++) { /* put the head back */
+    size_t n = strlen(cand[i]);
+    char *s = malloc(head + n + 1);
+    if (!s) continue;
+    memcpy(s, text, head);
+    memcpy(s + head, cand[i], n + 1);
+    free(cand[i]);
+    cand[i] = s;
+  }
   if (c.kind == COMPLETE_KEY) {
     rl_completion_suppress_quote = 1;
     if (ncand == 1) { /* close the key: t["key"] */
@@ -423,11 +439,11 @@ static char **complete(const char *text, int start, int end) {
       }
     }
   } else if (c.kind == COMPLETE_NAME) {
-    const char *sep = strrchr(text, '.');
-    const char *colon = strrchr(text, ':');
+    const char *sep = strrchr(text + head, '.');
+    const char *colon = strrchr(text + head, ':');
     if (colon > sep) sep = colon;
-    if (sep) {
-      display_skip = (size_t)(sep - text) + 1;
+    if (sep || head) {
+      display_skip = sep ? (size_t)(sep - text) + 1 : head;
       rl_completion_display_matches_hook = display_hook;
     }
   }
@@ -493,7 +509,8 @@ void prompt_init(lua_State *L, const char *history) {
   rl_change_environment = 0;  /* do not export LINES and COLUMNS */
   rl_attempted_completion_function = complete;
   rl_getc_function = prompt_getc;
-  rl_basic_word_break_characters = " \t\n\"'`@$><=;|&{}()[],+-*/%^~#\\";
+  /* no '/', '~' or '-' here: they start file paths inside strings */
+  rl_basic_word_break_characters = " \t\n\"'`<>=;|&{}()[],+*%^#";
   rl_completer_quote_characters = "\"'";
   rl_initialize();
   /* Up/Down: search the history for lines starting with what is typed */

@@ -39,6 +39,9 @@ check() { # check DESCRIPTION COMMAND...: run it, print one line
   else
     echo "FAIL - $desc"
     failed=$((failed + 1))
+    local s # clear any half-typed line so the next checks start clean
+    for s in $(tm list-sessions -F '#S' 2>/dev/null); do tm send-keys -t "$s" C-c; done
+    sleep 0.2
   fi
 }
 
@@ -149,6 +152,21 @@ t_key() {
   wait_screen s '^12360$'
 }
 check 'completion: tk["alp<Tab> gives tk["alpha_key"]' t_key
+
+t_complete_strings() {
+  : >"$T/uniq_file_12371.txt"
+  tm send-keys -t s -l "f = io.open(\"$T/uniq_fi"
+  tm send-keys -t s Tab
+  wait_screen s "^> f = io.open\\(\"$T/uniq_file_12371.txt\"$" || return 1
+  tm send-keys -t s C-c
+  wait_prompt s || return 1
+  tm send-keys -t s -l 'p = require "prel'
+  tm send-keys -t s Tab
+  wait_screen s '^> p = require "prelude"$' || return 1
+  tm send-keys -t s C-c
+  wait_prompt s
+}
+check 'completion: file names in strings, modules in require "' t_complete_strings
 
 t_help() {
   type_line s '?ot.seed'
@@ -344,6 +362,20 @@ t_lib() {
     "$(printf '12370\t12370')" ]
 }
 check "-l mod and -l g=mod" t_lib
+
+t_locale() {
+  # a decimal-comma locale, built into the temporary directory
+  mkdir -p "$T/locale"
+  if ! localedef -i de_DE -f UTF-8 "$T/locale/de_DE.UTF-8" >/dev/null 2>&1 &&
+    [ ! -d "$T/locale/de_DE.UTF-8" ]; then
+    echo "     (no de_DE locale source: checked the C locale only)"
+  fi
+  local out
+  out=$(LOCPATH=$T/locale LC_ALL=de_DE.UTF-8 "$OTLAB" -e \
+    'print(1.5, tonumber("2.5"), ("%.2f"):format(0.25), os.setlocale(nil, "numeric"))') &&
+    [ "$out" = "$(printf '1.5\t2.5\t0.25\tC')" ]
+}
+check "numbers print and parse with a dot under a decimal-comma locale" t_locale
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
