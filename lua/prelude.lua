@@ -25,6 +25,9 @@ do
   end
 end
 
+-- The panel's functions, when the build has them, are the global `ui`.
+if type(ot.ui) == "table" then ui = ot.ui end
+
 -- What the host tells us (root directory, directory listing, a wall clock).
 local host = package.loaded["otlab.host"] or {}
 local root = host.root or OTLAB_ROOT or "."
@@ -311,8 +314,14 @@ function M.functions()
     end
   end
   add_table(ot, "ot", ".")
+  local global_name = {} -- a module that is also a global goes by that name (ui)
+  for k, v in next, _G do
+    if type(k) == "string" and type(v) == "table" and v ~= ot then global_name[v] = k end
+  end
   for k, v in next, ot do
-    if type(k) == "string" and type(v) == "table" and v ~= ot then add_table(v, "ot." .. k, ".") end
+    if type(k) == "string" and type(v) == "table" and v ~= ot then
+      add_table(v, global_name[v] or "ot." .. k, ".")
+    end
   end
   local mat = registry_methods("ot.Mat")
   if mat then add_table(mat, "Mat", ":") end

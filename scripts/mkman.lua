@@ -129,7 +129,9 @@ searches them,
 .B :time on
 and
 .B :time off
-report the wall time of each command.
+report the wall time of each command, and
+.BI :mem\-limit " size"
+sets the memory budget even when it is spent.
 Ctrl\-C interrupts the running command and keeps the session (or clears
 the line being typed); a second Ctrl\-C, when the command has not stopped
 a second later, ends otlab.

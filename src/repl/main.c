@@ -685,23 +685,45 @@ static int help_request(lua_State *L, const char *line) {
   return 1;
 }
 
-/* ":time on|off" and friends.  Returns 1 when the line was such a command. */
+/*
+ * Prompt commands: ":time on|off" (wall time of each command) and
+ * ":mem-limit SIZE" (the memory budget, set from C: it works even when the
+ * budget is so low that Lua itself cannot allocate).  Returns 1 when the
+ * line was such a command.
+ */
 static int prompt_command(const char *line) {
   while (isspace((unsigned char)*line)) line++;
   if (line[0] != ':' || line[1] == ':') return 0; /* "::label::" is Lua */
   char cmd[32] = "", arg[32] = "";
   sscanf(line + 1, "%31s %31s", cmd, arg);
-  if (strcmp(cmd, "time") == 0 && (strcmp(arg, "on") == 0 || strcmp(arg, "off") == 0)) {
-    show_time = strcmp(arg, "on") == 0;
-  } else if (strcmp(cmd, "time") == 0 && arg[0] == '\0') {
-    show_time = !show_time;
+  if (strcmp(cmd, "time") == 0 && (strcmp(arg, "on") == 0 || strcmp(arg, "off") == 0 || !arg[0])) {
+    show_time = arg[0] ? strcmp(arg, "on") == 0 : !show_time;
+    printf("timing is %s\n", show_time ? "on" : "off");
+  } else if (strcmp(cmd, "mem-limit") == 0) {
+    size_t bytes;
+    if (arg[0] && ot_mem_parse(arg, &bytes) != OT_OK) {
+      l_message(NULL, "usage: :mem-limit SIZE (bytes, or a size like 512M or 2G; 0: no limit)");
+      return 1;
+    }
+    if (arg[0]) ot_mem_set_limit(bytes);
+    char lim[32], used[32];
+    ot_mem_format(ot_mem_limit(), lim, sizeof lim);
+    ot_mem_format(ot_mem_used(), used, sizeof used);
+    printf("memory budget %s (%s in use)\n", ot_mem_limit() ? lim : "unlimited", used);
   } else {
-    l_message(NULL, "unknown command; prompt commands: :time on, :time off");
+    l_message(NULL, "unknown command; prompt commands: :time on|off, :mem-limit SIZE");
     return 1;
   }
-  printf("timing is %s\n", show_time ? "on" : "off");
   fflush(stdout);
   return 1;
+}
+
+/* After a memory error at the prompt: say how to get out when the budget,
+ * not the machine, is what ran out. */
+static void memory_hint(const char *msg) {
+  if (!msg || !strstr(msg, "not enough memory") || ot_mem_limit() == 0) return;
+  if (ot_mem_used() + ((size_t)1 << 20) < ot_mem_limit()) return;
+  l_message(NULL, "(the memory budget is spent; :mem-limit SIZE raises it)");
 }
 
 static void print_duration(double s) {
@@ -738,17 +760,17 @@ static void show_results(lua_State *L, int n) {
   fflush(stdout);
 }
 
-/*
- * One step of the REPL (run under lua_pcall): read a chunk (with
- * continuation lines), compile it, run it, print its results.  Returns
- * false at the end of input.
- */
 /* End a REPL step that read something: the session goes on. */
 static int step_done(lua_State *L) {
   lua_pushboolean(L, 1);
   return 1;
 }
 
+/*
+ * One step of the REPL (run under lua_pcall): read a chunk (with
+ * continuation lines), compile it, run it, print its results.  Returns
+ * false at the end of input.
+ */
 static int repl_step(lua_State *L) {
   int intr;
   held_line = prompt_read(PROMPT1, &intr);
@@ -814,6 +836,7 @@ static int repl_step(lua_State *L) {
     const char *msg = lua_tostring(L, -1);
     if (sigint_seen && isatty(STDERR_FILENO)) fputc('\n', stderr); /* after the echoed ^C */
     l_message(NULL, msg ? msg : "(error)");
+    memory_hint(msg);
   } else {
     int n = lua_gettop(L) - base + 1;
     if (n > 0) {
@@ -853,6 +876,7 @@ static void doREPL(lua_State *L, const char *history, int version_shown) {
     if (status != LUA_OK) {
       const char *msg = lua_tostring(L, -1);
       l_message(NULL, msg ? msg : "(error)");
+      memory_hint(msg);
       continue;
     }
     if (!lua_toboolean(L, -1)) break;

@@ -60,6 +60,7 @@ static void hist_open(const char *path) {
     }
     int e = read_history(path);
     if (e) hist_fail("cannot read", strerror(e));
+    else history_truncate_file(path, PROMPT_HISTORY_MAX); /* keep the cap across sessions */
     return;
   }
   if (errno != ENOENT) {

@@ -363,6 +363,13 @@ t_lib() {
 }
 check "-l mod and -l g=mod" t_lib
 
+t_mem_escape() {
+  printf 'pcall(ot.mem_limit, 1)\n:mem-limit 0\nprint("alive_" .. 12372)\n' |
+    "$OTLAB" -i >"$T/out" 2>&1 && grep -q '^alive_12372$' "$T/out" &&
+    grep -q '^memory budget unlimited' "$T/out"
+}
+check ":mem-limit at the prompt rescues a session whose budget is spent" t_mem_escape
+
 t_locale() {
   # a decimal-comma locale, built into the temporary directory
   mkdir -p "$T/locale"
