@@ -555,12 +555,13 @@ static const char *user_path(char *buf, size_t len, const char *var, const char 
 }
 
 /* The history file: --history, else $OTLAB_HISTORY (empty: none), else
- * $XDG_STATE_HOME/otlab/history, else ~/.otlab_history.  NULL: none. */
-static const char *history_path(const options *o, char *buf, size_t len) {
+ * $XDG_STATE_HOME/otlab/history, else ~/.otlab_history.  NULL: none.
+ * create: make the XDG directory (only when the prompt starts). */
+static const char *history_path(const options *o, char *buf, size_t len, int create) {
   if (o->history) return o->history[0] ? o->history : NULL;
   const char *env = getenv("OTLAB_HISTORY");
   if (env) return env[0] ? env : NULL;
-  return user_path(buf, len, "XDG_STATE_HOME", "history", ".otlab_history", 1);
+  return user_path(buf, len, "XDG_STATE_HOME", "history", ".otlab_history", create);
 }
 
 /* Run the init file ($XDG_CONFIG_HOME/otlab/init.lua, else
@@ -902,7 +903,7 @@ static int pmain(lua_State *L) {
   int argc = (int)lua_tointeger(L, 2);
   char **argv = lua_touserdata(L, 3);
   static char histbuf[PATH_MAX];
-  const char *history = history_path(o, histbuf, sizeof histbuf);
+  const char *history = history_path(o, histbuf, sizeof histbuf, 0);
   int interactive_noscript = o->script == 0 &&
     (o->has_i || (!o->has_e && !o->has_v && isatty(STDIN_FILENO)));
 
@@ -995,7 +996,7 @@ int main(int argc, char **argv) {
   report(L, status);
   if (status == LUA_OK && ok && enter_repl) {
     static char histbuf[PATH_MAX];
-    doREPL(L, history_path(&o, histbuf, sizeof histbuf), o.has_v);
+    doREPL(L, history_path(&o, histbuf, sizeof histbuf, 1), o.has_v);
   }
   lua_close(L);
   globalL = NULL;

@@ -363,6 +363,17 @@ t_lib() {
 }
 check "-l mod and -l g=mod" t_lib
 
+t_history_places() {
+  printf 'xdg_12373 = 1\n' | env -u OTLAB_HISTORY "$OTLAB" -i >/dev/null 2>&1 &&
+    grep -q '^xdg_12373 = 1$' "$XDG_STATE_HOME/otlab/history" || return 1
+  printf 'home_12374 = 1\n' | env -u OTLAB_HISTORY -u XDG_STATE_HOME "$OTLAB" -i >/dev/null 2>&1 &&
+    grep -q '^home_12374 = 1$' "$HOME/.otlab_history" || return 1
+  printf 'none_12375 = 1\n' | OTLAB_HISTORY= "$OTLAB" -i >/dev/null 2>&1 &&
+    ! grep -rq none_12375 "$T"
+}
+check "history goes to \$XDG_STATE_HOME/otlab, else ~/.otlab_history; OTLAB_HISTORY= keeps none" \
+  t_history_places
+
 t_mem_escape() {
   printf 'pcall(ot.mem_limit, 1)\n:mem-limit 0\nprint("alive_" .. 12372)\n' |
     "$OTLAB" -i >"$T/out" 2>&1 && grep -q '^alive_12372$' "$T/out" &&
