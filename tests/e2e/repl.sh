@@ -21,6 +21,7 @@ SOCK=otlab-e2e-$$
 tm() { tmux -L "$SOCK" -f /dev/null "$@"; }
 cleanup() {
   tm kill-server >/dev/null 2>&1
+  rm -f "${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/$SOCK" # the server may leave its socket
   rm -rf "$T"
 }
 trap cleanup EXIT
