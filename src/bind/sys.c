@@ -29,6 +29,14 @@ static int sys_mem_limit(lua_State *L) {
     } else {
       bytes = bind_checksize(L, 1, "size");
     }
+    /* A budget at or below what is live would leave a session in which
+     * nothing, not even this call's result, can be allocated. */
+    if (bytes != 0 && bytes <= ot_mem_used()) {
+      char want[32], used[32];
+      ot_mem_format(bytes, want, sizeof want);
+      ot_mem_format(ot_mem_used(), used, sizeof used);
+      bind_argerror(L, 1, "size", "%s is not above the %s already in use", want, used);
+    }
     ot_mem_set_limit(bytes);
   }
   lua_pushinteger(L, (lua_Integer)ot_mem_limit());

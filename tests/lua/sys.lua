@@ -23,6 +23,11 @@ assert(not ok and err:find("not enough memory"), err)
 assert(ot.mem_limit(old) == old)
 assert(errmsg(ot.mem_limit, "lots"):find("ot.mem_limit: bad argument #1 'size' (expected bytes or a size like", 1, true))
 assert(errmsg(ot.mem_limit, -5):find("must be >= 0", 1, true))
+-- a budget below what is already live is refused, and the old one stays
+msg = errmsg(ot.mem_limit, 1000)
+assert(msg:find("ot.mem_limit: bad argument #1 'size' (1000 B is not above the ", 1, true), msg)
+assert(msg:find("already in use)", 1, true), msg)
+assert(ot.mem_limit() == old)
 
 -- threads
 local t = ot.threads()
