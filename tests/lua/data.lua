@@ -478,40 +478,4 @@ do
   assert(same_matrix(sh.X, sh2.X) and same_matrix(sh.X, sh3.X), "shared covariance forms agree")
 end
 
--- ---- help: a page for every function and method, and every example runs --------
-
-do
-  local root = rawget(_G, "OTLAB_ROOT") or "."
-  local f = assert(io.open(root .. "/share/help/data.txt"))
-  local text = f:read("a")
-  f:close()
-  local pages, order, cur = {}, {}, nil
-  for line in (text .. "\n"):gmatch("(.-)\n") do
-    local name = line:match("^@@ (.+)$")
-    if name then
-      assert(not pages[name], "two pages for " .. name)
-      cur = { name = name, ex = {} }
-      pages[name], order[#order + 1] = cur, cur
-    elseif cur and line:match("^  > ") then
-      cur.ex[#cur.ex + 1] = line:sub(5)
-    end
-  end
-  for k, v in pairs(data) do
-    if type(v) == "function" then assert(pages["ot.data." .. k], "no help page for ot.data." .. k) end
-  end
-  local ds = data.iris()
-  for k in pairs(getmetatable(ds).__index) do
-    assert(pages["Dataset:" .. k], "no help page for Dataset:" .. k)
-  end
-  for _, p in ipairs(order) do
-    assert(#p.ex > 0, "no example on the page " .. p.name)
-    local env = setmetatable({ print = function() end }, { __index = _G })
-    for _, line in ipairs(p.ex) do
-      local chunk = load("return " .. line, "=example", "t", env) or assert(load(line, "=example", "t", env))
-      local ok, err = pcall(chunk)
-      assert(ok, p.name .. ": " .. line .. ": " .. tostring(err))
-    end
-  end
-end
-
 print("OK")

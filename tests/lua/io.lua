@@ -319,39 +319,5 @@ do -- a sweep of tight budgets: every step either loads or fails cleanly
   assert(same(ot.load(p, { label_col = -1 }), X))
 end
 
-do -- each function has a help page, and every example on the pages runs
-  local f = assert(io.open(OTLAB_ROOT .. "/share/help/io.txt"))
-  local text = f:read("a")
-  f:close()
-  local pages, cur = {}, nil
-  for line in (text .. "\n"):gmatch("(.-)\n") do
-    local name = line:match("^@@ (.+)$")
-    if name then
-      cur = { name = name, ex = {} }
-      pages[name] = cur
-    elseif cur and line:match("^  > ") then
-      cur.ex[#cur.ex + 1] = line:sub(5)
-    end
-  end
-  assert(pages["ot.load"] and pages["ot.save"])
-  for _, name in ipairs({ "ot.load", "ot.save" }) do
-    local p = pages[name]
-    assert(#p.ex > 0, "no example on the page " .. name)
-    local env = setmetatable({ print = function() end }, { __index = _G })
-    for _, line in ipairs(p.ex) do
-      local chunk = load("return " .. line, "=example", "t", env) or assert(load(line, "=example", "t", env))
-      local ok, err = pcall(chunk)
-      assert(ok, name .. ": " .. line .. ": " .. tostring(err))
-    end
-    if name == "ot.load" then
-      assert(select(1, env.y:shape()) == 100 and env.info.label_name == "species")
-      assert(env.X == nil and env.msg == "no-such-file.npy: No such file or directory")
-    else
-      assert(env.ok == nil and env.msg:find("No such file or directory", 1, true))
-      assert(io.open(env.path) == nil, "the example removes its file")
-    end
-  end
-end
-
 for _, p in ipairs(made) do os.remove(p) end
 print("io ok")

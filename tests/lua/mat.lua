@@ -410,37 +410,4 @@ fails("ot.ones: cannot allocate a 10000x10000 matrix: needs 762.9 MiB, memory bu
 fails("Mat.__add: cannot allocate a 5000x5000 matrix", function() return ot.zeros(5000, 1) + ot.zeros(1, 5000) end)
 ot.mem_limit(limit)
 assert(ot.zeros(3, 3):sum() == 0)
--- ---- help: a page for every function, and every example runs ------------------------------
-
-do
-  local root = rawget(_G, "OTLAB_ROOT") or "."
-  local f = assert(io.open(root .. "/share/help/mat.txt"))
-  local text = f:read("a")
-  f:close()
-  local pages, order, cur = {}, {}, nil
-  for line in (text .. "\n"):gmatch("(.-)\n") do
-    local name = line:match("^@@ (.+)$")
-    if name then
-      assert(not pages[name], "two pages for " .. name)
-      cur = { name = name, ex = {} }
-      pages[name], order[#order + 1] = cur, cur
-    elseif cur and line:match("^  > ") then
-      cur.ex[#cur.ex + 1] = line:sub(5)
-    end
-  end
-  for k in pairs(getmetatable(A).__index) do assert(pages["Mat:" .. k], "no help page for Mat:" .. k) end
-  for _, k in ipairs({ "zeros", "ones", "full", "eye", "linspace", "unif", "mat", "ismat", "dot", "outer",
-    "diag", "vstack", "hstack", "allclose", "printoptions" }) do
-    assert(type(ot[k]) == "function" and pages["ot." .. k], "no help page for ot." .. k)
-  end
-  for _, p in ipairs(order) do
-    assert(#p.ex > 0, "no example on the page " .. p.name)
-    local env = setmetatable({ print = function() end }, { __index = _G })
-    for _, line in ipairs(p.ex) do
-      local chunk = load("return " .. line, "=example", "t", env) or assert(load(line, "=example", "t", env))
-      local ok, err = pcall(chunk)
-      assert(ok, p.name .. ": " .. line .. ": " .. tostring(err))
-    end
-  end
-end
 print("ok")

@@ -157,12 +157,26 @@ if #missing > 0 then
   problems[#problems + 1] = #missing .. " functions without a help page"
 end
 
--- Every page's example lines parse as Lua (the prompt's ?/?? forms aside).
+-- Every page's example runs: the lines of a page run in order in a fresh
+-- environment (so `X = ...` on one line serves the next), with the prompt's
+-- forms translated (`?name` is help, a trailing `;` only hides the result).
+-- This is the one place that runs the examples of every module's pages.
 for name in pairs(P.functions()) do
   local page = P.page(name)
+  local env = setmetatable({}, { __index = _G })
   for line in (page or ""):gmatch("\n  > ([^\n]*)") do
-    if not line:match("^%?") and not load("return " .. line) and not load(line) then
-      problems[#problems + 1] = "example of " .. name .. " does not parse: " .. line
+    local code = line:gsub(";%s*$", "")
+    if not code:match("^%?") then
+      local chunk = load("return " .. code, "=example", "t", env) or load(code, "=example", "t", env)
+      if not chunk then
+        problems[#problems + 1] = "example of " .. name .. " does not parse: " .. line
+        break
+      end
+      local ok, err = pcall(capture, chunk)
+      if not ok then
+        problems[#problems + 1] = "example of " .. name .. " fails: " .. line .. ": " .. tostring(err)
+        break
+      end
     end
   end
 end
