@@ -63,9 +63,25 @@ bmat *bind_tomat(lua_State *L, int arg, const char *name);
 bmat *bind_checkvector(lua_State *L, int arg, const char *name);
 
 /*
+ * OT weights at arg: a vector, a 1 x n or n x 1 matrix, a table of numbers,
+ * or nil / {} for uniform weights 1/n.  Checks the length is n and every
+ * entry finite and >= 0 with a positive sum ("a[17] = -0.2 < 0", 1-based).
+ * Returns a contiguous vector that replaces the value at arg (arg must be an
+ * existing stack slot; pass lua_settop first when it may be absent) and
+ * stores the sum in *sum.
+ */
+bmat *bind_checkweights(lua_State *L, int arg, const char *name, size_t n, double *sum);
+/*
+ * Balanced OT: the sums sa of a and sb of b must agree to 1e-9 relative;
+ * otherwise an error naming argument arg_b that suggests normalize = true
+ * (bindings offering that option rescale copies of a and b themselves).
+ */
+void bind_checkbalanced(lua_State *L, int arg_b, const char *name_b, double sa, double sb);
+
+/*
  * Argument errors.  bind_argerror(L, arg, "name", "must be > 0, got %g", v)
  * raises "<function>: bad argument #arg 'name' (reason)"; fmt is printf-style.
- * comes from the one the binding is registered as (ar.name) prefixed "ot.".
+ * The function name is looked up in the ot table ("ot.zeros", "ot.data.x").
  */
 int bind_argerror(lua_State *L, int arg, const char *name, const char *fmt, ...);
 /* Checked conversions that name the argument. */
@@ -113,5 +129,10 @@ void bind_open_mat(lua_State *L);
 void bind_open_rand(lua_State *L);
 void bind_open_io(lua_State *L);
 void bind_open_sys(lua_State *L);
+void bind_open_cost(lua_State *L);
+void bind_open_emd(lua_State *L);
+void bind_open_sinkhorn(lua_State *L);
+void bind_open_gauss(lua_State *L);
+void bind_open_sliced(lua_State *L);
 
 #endif

@@ -200,6 +200,44 @@ const char *bind_optfield_string(lua_State *L, int arg, const char *key, const c
   return v;
 }
 
+bmat *bind_checkweights(lua_State *L, int arg, const char *name, size_t n, double *sum) {
+  bmat *w;
+  arg = lua_absindex(L, arg);
+  int empty = lua_isnoneornil(L, arg);
+  if (lua_istable(L, arg)) {
+    lua_pushnil(L);
+    empty = lua_next(L, arg) == 0;
+    if (!empty) lua_pop(L, 2); /* the key and value lua_next pushed */
+  }
+  if (empty) {
+    w = bind_newvec(L, n, "weights"); /* uniform */
+    for (size_t i = 0; i < n; i++) w->m.data[i] = 1.0 / (double)n;
+    lua_replace(L, arg);
+    *sum = n ? 1.0 : 0.0;
+    return w;
+  }
+  w = bind_checkvector(L, arg, name);
+  if (w->m.rows != n)
+    bind_argerror(L, arg, name, "has %zu entries, needs %zu (one per point)", w->m.rows, n);
+  double s = 0.0;
+  for (size_t i = 0; i < n; i++) {
+    double v = w->m.data[i];
+    if (!isfinite(v)) bind_argerror(L, arg, name, "%s[%zu] = %g is not finite", name, i + 1, v);
+    if (v < 0) bind_argerror(L, arg, name, "%s[%zu] = %g < 0", name, i + 1, v);
+    s += v;
+  }
+  if (n > 0 && !(s > 0)) bind_argerror(L, arg, name, "all weights are zero");
+  *sum = s;
+  return w;
+}
+
+void bind_checkbalanced(lua_State *L, int arg_b, const char *name_b, double sa, double sb) {
+  if (fabs(sa - sb) > 1e-9 * (sa > sb ? sa : sb))
+    bind_argerror(L, arg_b, name_b,
+                  "sums to %.17g but a sums to %.17g; balanced OT needs equal masses "
+                  "(pass normalize = true to rescale both to 1)", sb, sa);
+}
+
 void bind_check_status(lua_State *L, int rc, const char *fname) {
   if (rc == OT_OK) return;
   if (rc == OT_EBUDGET) {
