@@ -1,0 +1,323 @@
+-- ot.lua -- driver of `scripts/bench ot`, run by otlab from scripts/bench.
+--
+-- Arguments (key=value): otlab= (the binary), dir= (an empty temporary
+-- directory for the data), sizes= (n for the emd2 and Sinkhorn rows,
+-- comma-separated), quick= (1: the smallest size only), repeats=, python=
+-- (empty: otlab alone), here= (this directory).
+--
+-- It prints otlab's side of the environment, asks the Python worker for
+-- POT's, generates each data set once (ot.seed + ot.rand, saved with ot.save
+-- as .npy so both workers read identical bytes), then runs each row's otlab
+-- worker and POT worker (separate processes) and prints the row as soon as
+-- it is done.
+
+local A = {}
+for _, a in ipairs({...}) do
+  local k, v = a:match("^([%w_]+)=(.*)$")
+  if not k then error("bench: argument '" .. a .. "' is not key=value", 0) end
+  A[k] = v
+end
+
+local function out(...) io.write(...); io.flush() end
+
+-- Shell quoting for io.popen command lines.
+local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+
+local sizes = {}
+for s in (A.sizes or "1000,2000,4000"):gmatch("%d+") do
+  local n = tonumber(s)
+  if n < 2 then error("bench: sizes must be at least 2, got " .. s, 0) end
+  sizes[#sizes + 1] = n
+end
+table.sort(sizes)
+if A.quick == "1" then sizes = {sizes[1]} end
+local nmax = sizes[#sizes]
+local repeats = tonumber(A.repeats or "3")
+local python = A.python ~= "" and A.python or nil
+
+-- ---- the environment ---------------------------------------------------------
+
+local limit = ot.mem_limit()
+out(string.format("otlab             %s, BLAS threads %d, memory budget %s\n",
+                  tostring(ot.version or "?"), ot.threads(),
+                  limit == 0 and "none" or string.format("%.1f GiB", limit / 2^30)))
+out("otlab BLAS        ", ot.blas_info(), "\n")
+
+-- Run a worker; returns a table {result = {key = value}, na =, error =,
+-- missing =, warnings = {...}, lines = {...}}.
+local function run_worker(cmd)
+  local p = io.popen(cmd .. " 2>&1", "r")
+  local r = {warnings = {}, lines = {}}
+  for line in p:lines() do
+    local tag, rest = line:match("^@(%w+)%s*(.*)$")
+    if tag == "result" then
+      r.result = {}
+      for k, v in rest:gmatch("([%w_]+)=(%S+)") do r.result[k] = tonumber(v) or v end
+    elseif tag == "na" then r.na = rest
+    elseif tag == "error" then r.error = rest
+    elseif tag == "missing" then r.missing = rest
+    elseif tag == "warning" then r.warnings[#r.warnings + 1] = rest
+    elseif tag == "ok" then r.ok = true
+    else r.lines[#r.lines + 1] = line end
+  end
+  local ok, how, code = p:close()
+  if not r.result and not r.na and not r.error and not r.missing then
+    local last = ""
+    for i = #r.lines, 1, -1 do
+      if r.lines[i]:find("%S") then last = r.lines[i]; break end
+    end
+    if not ok then
+      last = (how == "signal" and ("killed by signal " .. tostring(code))
+              or ("exit " .. tostring(code))) .. (last ~= "" and (": " .. last) or "")
+    end
+    r.error = last ~= "" and last or "no result"
+  end
+  return r
+end
+
+local pot_missing
+if python then
+  local r = run_worker(q(python) .. " " .. q(A.here .. "/pot_worker.py") .. " op=env")
+  for _, l in ipairs(r.lines) do out(l, "\n") end
+  if r.missing or not r.ok then
+    pot_missing = r.missing or r.error or "the Python worker failed"
+  end
+else
+  pot_missing = "--no-pot"
+end
+if pot_missing then
+  out("POT               not available (", pot_missing, "): otlab's figures alone\n")
+end
+
+-- ---- the data ----------------------------------------------------------------
+
+local datasets = {}
+
+-- Paths of X and Y (n x d, uniform in [0,1]^d), generated on first use.
+-- Each (n, d) has its own seed, so a data set does not depend on which rows
+-- ran before it.
+local function data(n, d)
+  local key = n .. "x" .. d
+  if not datasets[key] then
+    ot.seed(1000003 * n + d)
+    local X, Y = ot.rand(n, d), ot.rand(n, d)
+    local px = string.format("%s/X_%d_%d.npy", A.dir, n, d)
+    local py = string.format("%s/Y_%d_%d.npy", A.dir, n, d)
+    assert(ot.save(px, X))
+    assert(ot.save(py, Y))
+    datasets[key] = {px, py}
+    X, Y = nil, nil
+    collectgarbage("collect")
+  end
+  return datasets[key][1], datasets[key][2]
+end
+
+-- ---- the table ---------------------------------------------------------------
+
+local function fmt_time(t)
+  if type(t) ~= "number" then return "-" end
+  if t < 0 then return string.format("%.3g s", t) end   -- noise beat the difference
+  if t >= 1 then return string.format("%.2f s", t) end
+  if t >= 1e-3 then return string.format("%.3g ms", t * 1e3) end
+  return string.format("%.3g us", t * 1e6)
+end
+
+local function fmt_bytes(b)
+  if b >= 2^30 then return string.format("%.2f GiB", b / 2^30) end
+  if b >= 2^20 then return string.format("%.1f MiB", b / 2^20) end
+  return string.format("%.0f KiB", b / 2^10)
+end
+
+local W = {24, 7, 3, 12, 12, 7, 9}
+local function row(cells, note)
+  local parts = {}
+  for i, w in ipairs(W) do
+    local c = tostring(cells[i] or "")
+    parts[i] = i == 1 and string.format("%-" .. w .. "s", c) or string.format("%" .. w .. "s", c)
+  end
+  out(table.concat(parts, " "), note and note ~= "" and ("  " .. note) or "", "\n")
+end
+
+-- A cell for a worker that gave no time.
+local function failed_cell(r)
+  if r.na then return "n/a" end
+  if r.missing then return "n/a" end
+  return "error"
+end
+
+local failures = {}
+
+-- One row: run both workers with `args` (a table of key=value), print.
+-- spec: op label, n, d; pot = false (skip POT) or a string (shown instead);
+-- note(o, p) adds to the note column; objective = false hides rel.diff.
+local function bench_row(spec, args)
+  local argv = {}
+  for k, v in pairs(args) do argv[#argv + 1] = q(k .. "=" .. tostring(v)) end
+  table.sort(argv)
+  argv = table.concat(argv, " ")
+  local o = run_worker(q(A.otlab) .. " -E --no-panel " .. q(A.here .. "/ot_worker.lua") .. " " .. argv)
+  local p
+  if type(spec.pot) == "string" then
+    p = {cannot = spec.pot, warnings = {}}
+  elseif not pot_missing then
+    p = run_worker(q(python) .. " " .. q(A.here .. "/pot_worker.py") .. " " .. argv)
+  end
+  local ot_t = o.result and o.result.time
+  local pot_t = p and p.result and p.result.time
+  local cells = {spec.label, spec.n, spec.d}
+  cells[4] = ot_t and fmt_time(ot_t) or failed_cell(o)
+  if not p then cells[5] = "-"
+  elseif p.cannot then cells[5] = "cannot"
+  else cells[5] = pot_t and fmt_time(pot_t) or failed_cell(p) end
+  if ot_t and pot_t and pot_t > 0 and ot_t > 0 then
+    cells[6] = string.format("%.2fx", ot_t / pot_t)
+  end
+  local ob, pb = o.result and o.result.obj, p and p.result and p.result.obj
+  if spec.objective ~= false and type(ob) == "number" and type(pb) == "number" then
+    local scale = math.abs(pb) > 0 and math.abs(pb) or 1
+    cells[7] = string.format("%.1e", math.abs(ob - pb) / scale)
+  end
+  local notes = {}
+  if o.na then table.insert(notes, 1, "(" .. o.na .. ")") end
+  if o.error then
+    notes[#notes + 1] = "otlab: " .. o.error:sub(1, 160)
+    failures[#failures + 1] = spec.label .. " n=" .. spec.n
+  end
+  for _, w in ipairs(o.warnings) do notes[#notes + 1] = "otlab: " .. w:sub(1, 80) end
+  if p and p.cannot then notes[#notes + 1] = "POT: " .. p.cannot end
+  if p and p.error then notes[#notes + 1] = "POT: " .. p.error:sub(1, 160) end
+  if p then for _, w in ipairs(p.warnings) do notes[#notes + 1] = "POT: " .. w:sub(1, 80) end end
+  if spec.note then
+    local s = spec.note(o.result, p and p.result)
+    if s and s ~= "" then table.insert(notes, o.na and 2 or 1, s) end
+  end
+  row(cells, table.concat(notes, "; "))
+  return o.result, p and p.result
+end
+
+local function section(title)
+  out("\n", title, "\n")
+end
+
+-- Kernel Sinkhorn regularisation: 0.05 times the largest squared distance
+-- in [0,1]^2 (2), so exp(-M/reg) >= exp(-20): no underflow in the kernel.
+local REG = 0.1
+
+out("\n")
+row({"operation", "n", "d", "otlab", "POT", "ratio", "rel.diff"}, "note")
+row({("-"):rep(W[1]), ("-"):rep(W[2]), ("-"):rep(W[3]), ("-"):rep(W[4]), ("-"):rep(W[5]),
+     ("-"):rep(W[6]), ("-"):rep(W[7])}, "")
+
+-- emd2: the solve alone; each side builds M with its own ot.dist first.
+local function emd_note(o, p)
+  if o and p and o.time and p.time then
+    return string.format("goal <= 0.70x: %s", o.time <= 0.7 * p.time and "met" or "not met")
+  end
+end
+for _, d in ipairs({2, 10}) do
+  for _, n in ipairs(sizes) do
+    local x, y = data(n, d)
+    bench_row({label = "emd2 (solve)", n = n, d = d, note = emd_note},
+              {op = "emd2", n = n, d = d, x = x, y = y, repeats = repeats})
+  end
+end
+
+-- The floor first, so that the Sinkhorn rows can be set against it.
+local floor = {}
+for _, n in ipairs(sizes) do
+  local x, y = data(n, 2)
+  local o, p = bench_row({label = "2 dgemv on K (floor)", n = n, d = 2},
+                         {op = "floor", n = n, d = 2, x = x, y = y, reg = REG,
+                          repeats = math.max(repeats, 20), budget = 2})
+  local best = o and o.time
+  if p and p.time and (not best or p.time < best) then best = p.time end
+  floor[n] = best
+end
+
+-- Iterations per run: enough for ~0.1-0.5 s of POT at each size.
+local function iters(n, c, lo)
+  local k = math.max(lo, math.floor(c / (n * n)))
+  return k, math.max(1, k // 5)
+end
+
+for _, n in ipairs(sizes) do
+  local x, y = data(n, 2)
+  local k, k0 = iters(n, 1e8, 20)
+  bench_row({label = "sinkhorn iteration", n = n, d = 2, note = function(o)
+      if o and o.time and floor[n] then
+        local r = o.time / floor[n]
+        return string.format("%.2fx floor (goal <= 1.3x: %s)", r, r <= 1.3 and "met" or "not met")
+      end
+    end},
+    {op = "sinkhorn", n = n, d = 2, x = x, y = y, reg = REG, k = k, k0 = k0, repeats = repeats})
+end
+
+for _, n in ipairs(sizes) do
+  local x, y = data(n, 2)
+  local k, k0 = iters(n, 3e7, 6)
+  bench_row({label = "log sinkhorn iteration", n = n, d = 2, note = function(o, p)
+      if o and p and o.time and p.time and o.time > 0 then
+        local r = p.time / o.time
+        return string.format("%.1fx faster (goal >= 8x: %s)", r, r >= 8 and "met" or "not met")
+      end
+    end},
+    {op = "sinkhorn_log", n = n, d = 2, x = x, y = y, reg = REG, k = k, k0 = k0,
+     repeats = repeats})
+end
+
+-- Converged solves: the objectives must agree to 1e-7 relative.
+do
+  local n = sizes[1]
+  local x, y = data(n, 2)
+  for _, m in ipairs({{"sinkhorn2 to tol 1e-9", "sinkhorn_conv"},
+                      {"log sinkhorn2 to 1e-9", "sinkhorn_log_conv"}}) do
+    bench_row({label = m[1], n = n, d = 2, note = function(o, p)
+        local s = {}
+        if o and o.iterations then s[#s + 1] = "otlab " .. o.iterations .. " it." end
+        if p and p.iterations then s[#s + 1] = "POT " .. p.iterations .. " it." end
+        return table.concat(s, ", ")
+      end},
+      {op = m[2], n = n, d = 2, x = x, y = y, reg = REG, tol = 1e-9, max_iter = 100000,
+       repeats = repeats})
+  end
+end
+
+-- Online (matrix-free) Sinkhorn divergence with epsilon-scaling.
+do
+  local n = A.quick == "1" and 10000 or 100000
+  local x, y = data(n, 2)
+  local online_reg = 0.01
+  bench_row({label = "online sinkhorn_div", n = n, d = 2, objective = false,
+             pot = string.format("cannot (%d x %d matrix = %s)", n, n, fmt_bytes(8.0 * n * n)),
+             note = function(o)
+               if o and o.peak then
+                 return string.format("peak %s (data %s), reg %g", fmt_bytes(o.peak),
+                                      fmt_bytes(o.base), online_reg)
+               end
+             end},
+            {op = "online", n = n, d = 2, x = x, y = y, reg = online_reg,
+             opts = A.online_opts or "", repeats = 1, budget = 0})
+end
+
+do
+  local x, y = data(nmax, 10)
+  bench_row({label = "sliced wasserstein", n = nmax, d = 10,
+             note = function() return "50 projections; directions differ" end},
+            {op = "sliced", n = nmax, d = 10, x = x, y = y, projections = 50,
+             repeats = math.max(repeats, 5), budget = 2})
+  bench_row({label = "ot.dist sqeuclidean", n = nmax, d = 10,
+             note = function() return "rel.diff of sum(M)" end},
+            {op = "dist", n = nmax, d = 10, x = x, y = y, repeats = math.max(repeats, 5),
+             budget = 2})
+end
+
+out("\n")
+out(string.format("Sinkhorn rows: reg = %g (0.05 x the largest squared distance in [0,1]^2), "
+                  .. "uniform weights, tol = 0 and a fixed\n", REG))
+out("number of iterations; per iteration = (t(k) - t(k/5)) / (k - k/5), best of the repeats.\n")
+out("floor: K v and K^T u, one dgemv each, on the same n x n kernel; the Sinkhorn note\n")
+out("compares otlab's iteration with the faster of the two floors.\n")
+out("ratio = otlab / POT (below 1: otlab faster); rel.diff = |otlab - POT| / |POT| of the objective.\n")
+if #failures > 0 then
+  out(string.format("%d row(s) failed in otlab: %s\n", #failures, table.concat(failures, ", ")))
+end
