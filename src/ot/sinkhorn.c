@@ -112,12 +112,16 @@ static void record_err(ot_sinkhorn_info *info, const ot_sinkhorn_opts *o, double
 /*
  * out[i] = log sum_j exp((h_j - C_ij) / reg) for the rows of C (rows x
  * cols, leading dimension ld): the fused soft-min pass, threaded over rows.
+ * hint_reg > 0: out[] holds the previous pass's results, computed at
+ * reg = hint_reg; out[i] * hint_reg is then the shift of a one-pass sum
+ * (vexp.h), which saves the max pass.  hint_reg = 0: no hints.
  */
 static void lse_rows(double *out, const double *h, const double *C, size_t rows, size_t cols,
-                     size_t ld, double s) {
+                     size_t ld, double s, double hint_reg) {
   long nr = (long)rows;
 #pragma omp parallel for schedule(static) if (rows * cols > OMP_MIN_WORK)
-  for (long i = 0; i < nr; i++) out[i] = ot_vexp_lse(h, C + (size_t)i * ld, cols, s);
+  for (long i = 0; i < nr; i++)
+    out[i] = ot_vexp_lse(h, C + (size_t)i * ld, cols, s, hint_reg > 0 ? out[i] * hint_reg : NAN);
 }
 
 /* Sum over i with w_i > 0 of w_i * x_i (skips the -inf potentials of empty rows). */
@@ -155,6 +159,7 @@ typedef struct lstate {
   double *lr, *lc;     /* row and column log-sum-exp results (owned) */
   double *fprev, *gprev;
   double fi;           /* KL exponent reg_m / (reg_m + reg); 1 when balanced */
+  double lr_reg, lc_reg; /* reg at which lr, lc were last computed (0: never) */
 } lstate;
 
 static void lstate_free(lstate *st) {
@@ -200,7 +205,8 @@ static int lstate_init(lstate *st, ot_mat M, const double *a, const double *b, d
  */
 static void log_col_update(lstate *st, double reg, double *err) {
   double s = 1.0 / reg;
-  lse_rows(st->lc, st->f, st->MT, st->m, st->n, st->n, s);
+  lse_rows(st->lc, st->f, st->MT, st->m, st->n, st->n, s, st->lc_reg);
+  st->lc_reg = reg;
   if (err) {
     double e = 0.0;
     for (size_t j = 0; j < st->m; j++) {
@@ -216,7 +222,8 @@ static void log_col_update(lstate *st, double reg, double *err) {
 
 /* The row half-iteration: f_i = fi * reg * (log a_i - LSE_j((g_j - M_ij)/reg)). */
 static void log_row_update(lstate *st, double reg) {
-  lse_rows(st->lr, st->g, st->M.data, st->n, st->m, st->M.ld, 1.0 / reg);
+  lse_rows(st->lr, st->g, st->M.data, st->n, st->m, st->M.ld, 1.0 / reg, st->lr_reg);
+  st->lr_reg = reg;
   for (size_t i = 0; i < st->n; i++)
     st->f[i] = st->a[i] > 0 ? st->fi * reg * (st->loga[i] - st->lr[i]) : -INFINITY;
 }
@@ -306,7 +313,7 @@ static int log_finish(lstate *st, ot_mat P, double reg, double *r, double *c, do
       for (size_t j = 0; j < m; j++) c[j] += pr[j];
     }
   } else {
-    lse_rows(c, st->f, st->MT, m, n, n, s);
+    lse_rows(c, st->f, st->MT, m, n, n, s, 0.0);
     for (size_t j = 0; j < m; j++) c[j] = exp(st->g[j] * s + c[j]);
   }
   ot_free(scratch);
@@ -759,7 +766,7 @@ static void softmin(double *out, const dside *sd, const double *g, const double 
     long i1 = (long)(i0 + block < sd->ns ? i0 + block : sd->ns);
 #pragma omp parallel for schedule(dynamic, 16) if ((size_t)(i1 - (long)i0) * nt > OMP_MIN_WORK)
     for (long i = (long)i0; i < i1; i++) {
-      double l = sd->C ? ot_vexp_lse(h, sd->C + (size_t)i * sd->ldc, nt, s)
+      double l = sd->C ? ot_vexp_lse(h, sd->C + (size_t)i * sd->ldc, nt, s, NAN)
                        : ot_vexp_lse_pts(h, sd->X + (size_t)i * sd->ldx, sd->Tt, nt, sd->d, nt,
                                          sd->metric, 1.0, s);
       out[i] = -eps * l;

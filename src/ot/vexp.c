@@ -15,11 +15,14 @@
 #include <stdint.h>
 #include <string.h>
 
-typedef double v4d __attribute__((vector_size(32)));
-typedef int64_t v4i __attribute__((vector_size(32)));
+/* Eight lanes: one AVX-512 register, two AVX2 registers or four SSE2 ones. */
+typedef double vd __attribute__((vector_size(64)));
+typedef int64_t vi __attribute__((vector_size(64)));
+#define LANES 8
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
-#define VEXP_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#define VEXP_CLONES \
+  __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define VEXP_CLONES
 #endif
@@ -31,23 +34,23 @@ static const double LN2_HI = 6.93147180369123816490e-01; /* trailing zeros: k*LN
 static const double LN2_LO = 1.90821492927058770002e-10;
 static const double SHIFT = 6755399441055744.0; /* 1.5 * 2^52: rounds to an integer in the low bits */
 
-VINLINE v4d splat(double x) { return (v4d){x, x, x, x}; }
+VINLINE vd splat(double x) { return (vd){x, x, x, x, x, x, x, x}; }
 
-VINLINE v4d vsel(v4i mask, v4d a, v4d b) { /* mask ? a : b, lane by lane */
-  return (v4d)(((v4i)a & mask) | ((v4i)b & ~mask));
+VINLINE vd vsel(vi mask, vd a, vd b) { /* mask ? a : b, lane by lane */
+  return (vd)(((vi)a & mask) | ((vi)b & ~mask));
 }
 
-VINLINE v4d vload(const double *p) {
-  v4d v;
+VINLINE vd vload(const double *p) {
+  vd v;
   memcpy(&v, p, sizeof v);
   return v;
 }
 
-VINLINE void vstore(double *p, v4d v) { memcpy(p, &v, sizeof v); }
+VINLINE void vstore(double *p, vd v) { memcpy(p, &v, sizeof v); }
 
-/* Load the n < 4 trailing elements of p, padding with `pad`. */
-VINLINE v4d vload_tail(const double *p, size_t n, double pad) {
-  double t[4] = {pad, pad, pad, pad};
+/* Load the n < LANES trailing elements of p, padding with `pad`. */
+VINLINE vd vload_tail(const double *p, size_t n, double pad) {
+  double t[LANES] = {pad, pad, pad, pad, pad, pad, pad, pad};
   for (size_t i = 0; i < n; i++) t[i] = p[i];
   return vload(t);
 }
@@ -59,13 +62,13 @@ VINLINE v4d vload_tail(const double *p, size_t n, double pad) {
  * so that k + 1023 stays a normal exponent; the clamped lanes are then set
  * to 0 or +inf.  NaN fails both comparisons and flows through as NaN.
  */
-VINLINE v4d vexp4(v4d x) {
-  v4i lo = x < splat(-708.0), hi = x > splat(709.0);
-  v4d xc = vsel(lo, splat(-708.0), vsel(hi, splat(709.0), x));
-  v4d t = xc * splat(LOG2E) + splat(SHIFT);
-  v4d k = t - splat(SHIFT);
-  v4d r = (xc - k * splat(LN2_HI)) - k * splat(LN2_LO);
-  v4d p = splat(1.0 / 479001600.0);
+VINLINE vd vexpv(vd x) {
+  vi lo = x < splat(-708.0), hi = x > splat(709.0);
+  vd xc = vsel(lo, splat(-708.0), vsel(hi, splat(709.0), x));
+  vd t = xc * splat(LOG2E) + splat(SHIFT);
+  vd k = t - splat(SHIFT);
+  vd r = (xc - k * splat(LN2_HI)) - k * splat(LN2_LO);
+  vd p = splat(1.0 / 479001600.0);
   p = p * r + splat(1.0 / 39916800.0);
   p = p * r + splat(1.0 / 3628800.0);
   p = p * r + splat(1.0 / 362880.0);
@@ -78,41 +81,56 @@ VINLINE v4d vexp4(v4d x) {
   p = p * r + splat(0.5);
   p = p * r + splat(1.0);
   p = p * r + splat(1.0);
-  v4i bits = ((v4i)t + 1023) << 52; /* the low bits of t hold k */
-  v4d y = p * (v4d)bits;
+  vi bits = ((vi)t + 1023) << 52; /* the low bits of t hold k */
+  vd y = p * (vd)bits;
   y = vsel(lo, splat(0.0), y);
   return vsel(hi, splat(INFINITY), y);
 }
 
-VINLINE double hsum(v4d v) { return (v[0] + v[1]) + (v[2] + v[3]); }
-
-VINLINE double hmax(v4d v) {
-  double a = v[0] > v[1] ? v[0] : v[1], b = v[2] > v[3] ? v[2] : v[3];
-  return a > b ? a : b;
+VINLINE double hsum(vd v) {
+  return ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7]));
 }
 
-VINLINE v4d vmax(v4d acc, v4d v) { return vsel(v > acc, v, acc); } /* NaN never wins */
+VINLINE double hmax(vd v) {
+  double a = v[0];
+  for (int k = 1; k < LANES; k++) a = v[k] > a ? v[k] : a;
+  return a;
+}
+
+VINLINE vd vmax(vd acc, vd v) { return vsel(v > acc, v, acc); } /* NaN never wins */
 
 VEXP_CLONES
 void ot_vexp(double *y, const double *x, size_t n) {
   size_t i = 0;
-  for (; i + 4 <= n; i += 4) vstore(y + i, vexp4(vload(x + i)));
+  for (; i + LANES <= n; i += LANES) vstore(y + i, vexpv(vload(x + i)));
   if (i < n) {
-    v4d e = vexp4(vload_tail(x + i, n - i, 0.0));
+    vd e = vexpv(vload_tail(x + i, n - i, 0.0));
     for (size_t k = 0; i + k < n; k++) y[i + k] = e[k];
   }
 }
 
-VEXP_CLONES
-double ot_vexp_lse(const double *h, const double *c, size_t m, double s) {
-  size_t j, tail = m & 3, body = m - tail;
-  v4d mx = splat(-INFINITY), mx2 = splat(-INFINITY);
-  for (j = 0; j + 8 <= body; j += 8) { /* two chains hide the compare latency */
-    mx = vmax(mx, vload(h + j) - vload(c + j));
-    mx2 = vmax(mx2, vload(h + j + 4) - vload(c + j + 4));
+/* sum_j exp((h_j - c_j - shift) * s) in one pass. */
+VINLINE double shifted_sum(const double *h, const double *c, size_t m, double s, double shift) {
+  size_t j, tail = m % LANES, body = m - tail;
+  vd vs = splat(s), vb = splat(shift), acc = splat(0.0);
+  for (j = 0; j < body; j += LANES) acc += vexpv((vload(h + j) - vload(c + j) - vb) * vs);
+  if (tail) {
+    vd t = vload_tail(h + body, tail, -INFINITY) - vload_tail(c + body, tail, 0.0);
+    acc += vexpv((t - vb) * vs);
   }
-  for (; j < body; j += 4) mx = vmax(mx, vload(h + j) - vload(c + j));
-  mx = vmax(mx, mx2);
+  return hsum(acc);
+}
+
+VEXP_CLONES
+double ot_vexp_lse(const double *h, const double *c, size_t m, double s, double hint) {
+  if (isfinite(hint)) { /* one pass with the guessed shift, kept when the sum is safe */
+    double sum = shifted_sum(h, c, m, s, hint);
+    if (sum > 1e-200 && sum < 1e200) return hint * s + log(sum);
+    if (isnan(sum)) return NAN;
+  }
+  size_t j, tail = m % LANES, body = m - tail;
+  vd mx = splat(-INFINITY);
+  for (j = 0; j < body; j += LANES) mx = vmax(mx, vload(h + j) - vload(c + j));
   double big = hmax(mx);
   for (j = body; j < m; j++)
     if (h[j] - c[j] > big) big = h[j] - c[j];
@@ -121,32 +139,22 @@ double ot_vexp_lse(const double *h, const double *c, size_t m, double s) {
       if (isnan(h[j] - c[j])) return NAN;
     return -INFINITY;
   }
-  v4d vs = splat(s), vb = splat(big), acc = splat(0.0), acc2 = splat(0.0);
-  for (j = 0; j + 8 <= body; j += 8) {
-    acc += vexp4((vload(h + j) - vload(c + j) - vb) * vs);
-    acc2 += vexp4((vload(h + j + 4) - vload(c + j + 4) - vb) * vs);
-  }
-  for (; j < body; j += 4) acc += vexp4((vload(h + j) - vload(c + j) - vb) * vs);
-  if (tail) {
-    v4d t = vload_tail(h + body, tail, -INFINITY) - vload_tail(c + body, tail, 0.0);
-    acc += vexp4((t - vb) * vs);
-  }
-  return big * s + log(hsum(acc + acc2));
+  return big * s + log(shifted_sum(h, c, m, s, big));
 }
 
 VEXP_CLONES
 double ot_vexp_row(double *out, double fi, const double *h, const double *c, size_t m,
                    double s) {
   size_t j = 0;
-  v4d vs = splat(s), vf = splat(fi), acc = splat(0.0);
-  for (; j + 4 <= m; j += 4) {
-    v4d e = vexp4((vf + vload(h + j) - vload(c + j)) * vs);
+  vd vs = splat(s), vf = splat(fi), acc = splat(0.0);
+  for (; j + LANES <= m; j += LANES) {
+    vd e = vexpv((vf + vload(h + j) - vload(c + j)) * vs);
     vstore(out + j, e);
     acc += e;
   }
   if (j < m) {
-    v4d t = vload_tail(h + j, m - j, -INFINITY) - vload_tail(c + j, m - j, 0.0);
-    v4d e = vexp4((vf + t) * vs);
+    vd t = vload_tail(h + j, m - j, -INFINITY) - vload_tail(c + j, m - j, 0.0);
+    vd e = vexpv((vf + t) * vs);
     for (size_t k = 0; j + k < m; k++) out[j + k] = e[k];
     acc += e;
   }
@@ -158,14 +166,14 @@ enum { TILE = 256 }; /* columns per cost tile: 2 KiB on the stack */
 VEXP_CLONES
 double ot_vexp_lse_pts(const double *h, const double *x, const double *yt, size_t ldy,
                        size_t d, size_t m, int metric, double scale, double s) {
-  double c[TILE] __attribute__((aligned(32)));
+  double c[TILE] __attribute__((aligned(64)));
   double big = -INFINITY, sum = 0.0; /* running max and sum of exp((t - big) * s) */
   for (size_t j0 = 0; j0 < m; j0 += TILE) {
-    size_t nt = m - j0 < TILE ? m - j0 : TILE, nb = nt & ~(size_t)3;
-    for (size_t j = 0; j < nb; j += 4) { /* the cost tile */
-      v4d acc = splat(0.0);
+    size_t nt = m - j0 < TILE ? m - j0 : TILE, nb = nt - nt % LANES;
+    for (size_t j = 0; j < nb; j += LANES) { /* the cost tile */
+      vd acc = splat(0.0);
       for (size_t k = 0; k < d; k++) {
-        v4d diff = splat(x[k]) - vload(yt + k * ldy + j0 + j);
+        vd diff = splat(x[k]) - vload(yt + k * ldy + j0 + j);
         acc += diff * diff;
       }
       vstore(c + j, acc);
@@ -180,9 +188,9 @@ double ot_vexp_lse_pts(const double *h, const double *x, const double *yt, size_
     }
     if (metric == 1)
       for (size_t j = 0; j < nt; j++) c[j] = sqrt(c[j]);
-    v4d mx = splat(-INFINITY), vsc = splat(scale);
-    for (size_t j = 0; j < nb; j += 4) {
-      v4d t = vload(h + j0 + j) - vload(c + j) * vsc;
+    vd mx = splat(-INFINITY), vsc = splat(scale);
+    for (size_t j = 0; j < nb; j += LANES) {
+      vd t = vload(h + j0 + j) - vload(c + j) * vsc;
       vstore(c + j, t);
       mx = vmax(mx, t);
     }
@@ -200,9 +208,9 @@ double ot_vexp_lse_pts(const double *h, const double *x, const double *yt, size_
       sum *= exp((big - tb) * s);
       big = tb;
     }
-    v4d vb = splat(big), vs = splat(s), acc = splat(0.0);
-    for (size_t j = 0; j < nb; j += 4) acc += vexp4((vload(c + j) - vb) * vs);
-    if (nb < nt) acc += vexp4((vload_tail(c + nb, nt - nb, -INFINITY) - vb) * vs);
+    vd vb = splat(big), vs = splat(s), acc = splat(0.0);
+    for (size_t j = 0; j < nb; j += LANES) acc += vexpv((vload(c + j) - vb) * vs);
+    if (nb < nt) acc += vexpv((vload_tail(c + nb, nt - nb, -INFINITY) - vb) * vs);
     sum += hsum(acc);
   }
   if (big == -INFINITY) return -INFINITY;

@@ -2,9 +2,9 @@
  * vexp.h -- a vectorized exponential and the fused log-sum-exp row kernels
  * of the entropic solvers (sinkhorn.c).
  *
- * The exponential works on four doubles at a time (GCC vector extensions;
- * an AVX2+FMA clone is selected at run time on x86-64 CPUs that have it,
- * SSE2 otherwise).  Method: x = k ln2 + r with |r| <= ln2/2, exp(r) by its
+ * The exponential works on eight doubles at a time (GCC vector extensions;
+ * AVX-512 and AVX2+FMA clones are selected at run time on x86-64 CPUs that
+ * have them, SSE2 otherwise).  Method: x = k ln2 + r with |r| <= ln2/2, exp(r) by its
  * degree-12 Taylor polynomial (truncation below 2e-16 relative), 2^k built
  * in the exponent bits.  Measured accuracy against libm's exp over
  * [-708, 709] (tests/c/sinkhorn.c, 10^6 points): max relative error below
@@ -26,13 +26,16 @@
 void ot_vexp(double *y, const double *x, size_t n);
 
 /*
- * log sum_j exp((h[j] - c[j]) * s) for j < m, computed stably (max first,
- * then the sum of exponentials of the shifted terms).  s > 0 is 1/reg.
+ * log sum_j exp((h[j] - c[j]) * s) for j < m, computed stably.  s > 0 is
+ * 1/reg.  With a finite `hint` (a guess of the result times reg, e.g. the
+ * previous iteration's value) the sum is taken in one pass shifted by
+ * hint and kept when it lies in [1e-200, 1e200]; otherwise (or with hint =
+ * NaN) two passes: the largest term first, then the shifted sum.
  * Returns -INFINITY when m == 0 or every term is -inf; NaN when a term is
  * NaN.  This is the row update of log-domain Sinkhorn: with h = g and c a
  * row of the cost matrix, reg * lse is the soft-min of that row.
  */
-double ot_vexp_lse(const double *h, const double *c, size_t m, double s);
+double ot_vexp_lse(const double *h, const double *c, size_t m, double s, double hint);
 
 /*
  * out[j] = exp((fi + h[j] - c[j]) * s) for j < m, and returns the sum of

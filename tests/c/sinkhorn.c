@@ -109,7 +109,11 @@ static void test_vexp(void) {
       c[j] = cos(3.0 * (double)j);
       naive += exp((h[j] - c[j]) * 2.0);
     }
-    CHECK_NEAR("lse", ot_vexp_lse(h, c, m, 2.0), log(naive), 1e-13);
+    CHECK_NEAR("lse", ot_vexp_lse(h, c, m, 2.0, NAN), log(naive), 1e-13);
+    CHECK_NEAR("lse, good hint", ot_vexp_lse(h, c, m, 2.0, 0.5 * log(naive) + 3.0), log(naive),
+               1e-13);
+    CHECK_NEAR("lse, hint far off", ot_vexp_lse(h, c, m, 2.0, 1e4), log(naive), 1e-13);
+    CHECK_NEAR("lse, hint far off below", ot_vexp_lse(h, c, m, 2.0, -1e4), log(naive), 1e-13);
     double row[40], sum = ot_vexp_row(row, 0.3, h, c, m, 2.0);
     CHECK_NEAR("row sum", sum, exp(0.6) * naive, 1e-12 * sum);
     double xt[80], pt[2] = {0.2, -0.4}, naive2 = 0.0;
@@ -123,7 +127,8 @@ static void test_vexp(void) {
                1e-13);
   }
   double ninf[5] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY}, z[5] = {0};
-  CHECK("lse of nothing", ot_vexp_lse(ninf, z, 5, 1.0) == -INFINITY);
+  CHECK("lse of nothing", ot_vexp_lse(ninf, z, 5, 1.0, NAN) == -INFINITY);
+  CHECK("lse of nothing, hint", ot_vexp_lse(ninf, z, 5, 1.0, 0.0) == -INFINITY);
   free(x), free(y);
 }
 
