@@ -149,8 +149,8 @@ static void rows_transposed(ot_mat C, ot_mat X, const double *Yt, size_t m, size
   int inf = isinf(p), l1 = metric == OT_METRIC_CITYBLOCK || (!inf && p == 1.0);
   int l2 = !l1 && !inf && p == 2.0;
   (void)parallel;
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (parallel)
+#ifdef _OPENMP /* dynamic: a core taken by another process must not stall the others */
+#pragma omp parallel for schedule(dynamic, 4) if (parallel)
 #endif
   for (long r = 0; r < nr; r++) {
     double *restrict c = C.data + (size_t)r * C.ld;
