@@ -98,6 +98,13 @@ static const char *const emd_keys[] = {"max_iter", "dense", "normalize", "progre
 static int emd_common(lua_State *L, int want_plan, const char *fname) {
   lua_settop(L, 5);
   const int points = bind_testmat(L, 4) != NULL;
+  if (!points && lua_istable(L, 4)) { /* a table of rows in Y's place is a mistake, not opts */
+    int t = lua_rawgeti(L, 4, 1);
+    lua_pop(L, 1);
+    if (t == LUA_TTABLE || t == LUA_TNUMBER)
+      return bind_argerror(L, 4, "Y", "point clouds must be matrices here (convert with ot.mat); "
+                           "a table in this place is read as the options");
+  }
   const int optarg = points ? 5 : 4;
   if (!points && !lua_isnil(L, 5))
     bind_argerror(L, 5, "opts", "unexpected argument (the options table is argument 4 "
@@ -201,6 +208,7 @@ static int emd_common(lua_State *L, int want_plan, const char *fname) {
     ot_assign_opts_init(&ao);
     ao.progress = bind_progress;
     ao.progress_ud = &pud;
+    ao.interval = cb ? 0.05 : 0.01;
     double total;
     rc = ot_assign_solve(M->m, &ao, pi, u->m.data, v->m.data, &total);
     if (rc == OT_OK) {
@@ -248,6 +256,7 @@ static int emd_common(lua_State *L, int want_plan, const char *fname) {
     o.tol = tol;
     o.progress = bind_progress;
     o.progress_ud = &pud;
+    o.interval = cb ? 0.05 : 0.01; /* without a Lua callback: only Ctrl-C, checked often */
     rc = ot_emd_solve(&prob, &o, pi, pj, mass, u->m.data, v->m.data, &res);
   }
   double elapsed = ot_clock() - t0;

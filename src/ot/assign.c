@@ -157,7 +157,7 @@ int ot_assign_solve(ot_mat C, const ot_assign_opts *opts_in, size_t *sigma, doub
    * costs).  col[] is partitioned into ready [0, low), the current
    * minimum set [low, up) and the rest [up, n). */
   const long nfree0 = nfree;
-  double last_report = ot_clock();
+  double last_report = -INFINITY; /* the first augmentation reports */
   for (long f = 0; f < nfree0; f++) {
     const long fr = freerows[f];
     if (opts->progress && ot_clock() - last_report >= opts->interval) {

@@ -38,8 +38,9 @@
 #include "ot.h"
 
 typedef struct ot_assign_opts {
-  ot_progress_fn progress;  /* NULL = none; called about every `interval` seconds during
-                               the augmentation phase: kernel "assign", iter = rows
+  ot_progress_fn progress;  /* NULL = none; called before the first augmentation, then
+                               about every `interval` seconds during the augmentation
+                               phase: kernel "assign", iter = rows
                                augmented, max_iter = rows free after the reductions,
                                err = rows still free, objective NaN */
   void *progress_ud;

@@ -163,6 +163,9 @@ fails("uniform weights", ot.emd, {0.3, 0.7}, {}, ot.zeros(2, 2), {solver = "assi
 fails("max_iter", ot.emd, {}, {}, ot.zeros(2, 2), {max_iter = -1})
 fails("progress", ot.emd, {}, {}, ot.zeros(2, 2), {progress = 3})
 fails("argument 4", ot.emd, {}, {}, ot.zeros(2, 2), nil, {})
+fails("point clouds must be matrices", ot.emd2, {}, {}, ot.rand(2, 2), {{1, 2}, {3, 4}})
+fails("canceled by the progress callback", ot.emd, {}, {}, ot.dist(ot.rand(300, 2), ot.rand(300, 2)),
+  {solver = "assign", progress = function() return false end})
 fails("bad argument #1 'P'", ot.plan_dense, ot.zeros(2, 2), 2, 2)
 fails("i = 3 is not an index", ot.plan_dense, ot.mat({{3, 1, 0.5}}), 2, 2)
 assert(close(ot.emd2(uw, vw, M), 3.05, 1e-12))
