@@ -168,6 +168,11 @@ fails("canceled by the progress callback", ot.emd, {}, {}, ot.dist(ot.rand(300, 
   {solver = "assign", progress = function() return false end})
 fails("bad argument #1 'P'", ot.plan_dense, ot.zeros(2, 2), 2, 2)
 fails("i = 3 is not an index", ot.plan_dense, ot.mat({{3, 1, 0.5}}), 2, 2)
+-- over the memory budget: refused before allocating (a dense 10^6 x 10^6 plan)
+local Xh = ot.zeros(1000000, 1)
+fails("cannot allocate", ot.emd, {}, {}, Xh, Xh, {dense = true})
+fails("cannot allocate", ot.plan_dense, ot.mat({{1, 1, 1}}), 2 ^ 40, 2 ^ 40)
+Xh = nil
 assert(close(ot.emd2(uw, vw, M), 3.05, 1e-12))
 
 -- 1-D: POT's examples and values
