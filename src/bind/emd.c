@@ -304,6 +304,10 @@ static int emd_common(lua_State *L, int want_plan, const char *fname) {
   lua_setfield(L, -2, "dual");
   lua_pushinteger(L, (lua_Integer)res.nnz);
   lua_setfield(L, -2, "nnz");
+  if (!use_assign && !isnan(res.min_rc)) {
+    lua_pushnumber(L, res.min_rc);
+    lua_setfield(L, -2, "min_rc");
+  }
   return 2;
 }
 
