@@ -238,7 +238,43 @@ static void test_barycentric(void) {
   CHECK("shape mismatch", ot_barycentric_dense(ot_mat_view(T, 5, 1), Pm, Ym, none, NULL) == OT_ESHAPE);
 }
 
+/*
+ * Fault injection: fail the N-th and every later allocation for N = 1, 2,
+ * ... until the call succeeds; every run must end in OT_OK or OT_ENOMEM
+ * with no live memory left behind.
+ */
+static void test_fault_sweep(void) {
+  double xb[40 * 3], yb[30 * 3], cb[40 * 30], tb[40 * 3], pb[40 * 30], trip[6] = {1, 2, 0.5, 3, 1, 0.5};
+  ot_rng g;
+  ot_rng_seed(&g, 2);
+  ot_mat X = ot_mat_view(xb, 40, 3), Y = ot_mat_view(yb, 30, 3), C = ot_mat_view(cb, 40, 30);
+  fill(&g, X, 1.0);
+  fill(&g, Y, 1.0);
+  for (size_t i = 0; i < 40 * 30; i++) pb[i] = 1.0;
+  ot_mat none = {0, 0, 0, NULL};
+  size_t base = ot_mem_used();
+  for (int which = 0; which < 6; which++) {
+    int ok = 1, done = 0;
+    for (long nth = 1; nth < 50 && !done; nth++) {
+      ot_cost_opts o;
+      ot_cost_opts_init(&o);
+      o.metric = which == 1 ? OT_METRIC_CITYBLOCK : which == 2 ? OT_METRIC_COSINE : OT_METRIC_SQEUCLIDEAN;
+      ot_mem_fail_after(nth);
+      int rc;
+      if (which <= 2) rc = ot_cost_matrix(C, X, Y, &o);
+      else if (which == 3) rc = ot_cost_rows(ot_mat_view(cb, 10, 30), X, Y, 5, 15, &o, NULL);
+      else if (which == 4) rc = ot_barycentric_dense(ot_mat_view(tb, 40, 3), ot_mat_view(pb, 40, 30), Y, none, NULL);
+      else rc = ot_barycentric_sparse(ot_mat_view(tb, 3, 3), ot_mat_view(trip, 2, 3), 1, Y, ot_mat_view(xb, 3, 3), NULL);
+      ot_mem_fail_after(0);
+      ok &= (rc == OT_OK || rc == OT_ENOMEM) && ot_mem_used() == base;
+      done = rc == OT_OK;
+    }
+    CHECK("fault sweep: only OT_OK or OT_ENOMEM, nothing leaked, success reached", ok && done);
+  }
+}
+
 int main(void) {
+  test_fault_sweep();
   test_metrics();
   test_sqeuclidean_properties();
   test_errors();
