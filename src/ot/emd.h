@@ -74,8 +74,8 @@ typedef struct ot_emd_opts {
   double tol;               /* relative reduced-cost tolerance: an arc enters when
                                C_ij - u_i - v_j < -tol * scale; default 1e-12 */
   size_t block;             /* arcs per pricing block; 0 (default) = max(sqrt(n m), 64) */
-  ot_progress_fn progress;  /* NULL = none; called at the first check (after 64 pivots or
-                               64 pricing blocks), then about every `interval` seconds, with
+  ot_progress_fn progress;  /* NULL = none; called at the first check (after 16 pivots or
+                               8 pricing blocks), then about every `interval` seconds, with
                                iter = pivots, err = mass still on artificial arcs,
                                objective = NaN (not tracked), kernel = "emd" */
   void *progress_ud;
