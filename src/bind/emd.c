@@ -346,15 +346,26 @@ static const char *const emd1d_keys[] = {"metric", "p", "dense", "normalize", NU
 
 /* Body of ot.emd_1d (want_plan) and ot.emd2_1d. */
 static int emd1d_common(lua_State *L, int want_plan, const char *fname) {
-  lua_settop(L, 5);
+  lua_settop(L, 6);
   bmat *x = checksample(L, 1, "x_a");
   bmat *y = checksample(L, 2, "x_b");
   const size_t n = x->m.rows, m = y->m.rows;
-  bind_checkopts(L, 5, emd1d_keys);
-  int normalize = bind_optfield_boolean(L, 5, "normalize", 0);
-  int dense = bind_optfield_boolean(L, 5, "dense", 0);
-  const char *metric = bind_optfield_string(L, 5, "metric", "sqeuclidean");
-  double p = bind_optfield_number(L, 5, "p", 1.0);
+  const char *metric;
+  double p;
+  int normalize = 0, dense = 0;
+  const int positional = lua_type(L, 5) == LUA_TSTRING;
+  if (positional) { /* POT's positional form (..., metric [, p]) */
+    metric = lua_tostring(L, 5);
+    p = lua_isnil(L, 6) ? 1.0 : bind_checknumber(L, 6, "p");
+  } else {
+    if (!lua_isnil(L, 6))
+      return bind_argerror(L, 6, "p", "only after a metric name in argument 5");
+    bind_checkopts(L, 5, emd1d_keys);
+    normalize = bind_optfield_boolean(L, 5, "normalize", 0);
+    dense = bind_optfield_boolean(L, 5, "dense", 0);
+    metric = bind_optfield_string(L, 5, "metric", "sqeuclidean");
+    p = bind_optfield_number(L, 5, "p", 1.0);
+  }
   int mc;
   if (strcmp(metric, "sqeuclidean") == 0) {
     mc = OT_EMD1D_SQEUCLIDEAN;
@@ -363,11 +374,15 @@ static int emd1d_common(lua_State *L, int want_plan, const char *fname) {
   } else if (strcmp(metric, "minkowski") == 0) {
     mc = OT_EMD1D_MINKOWSKI;
     if (!(p >= 1.0 && isfinite(p)))
-      return bind_argerror(L, 5, "opts", "option 'p' must be finite and >= 1 (the monotone "
-                           "coupling is optimal only for convex costs), got %g", p);
+      return positional ? bind_argerror(L, 6, "p", "must be finite and >= 1 (the monotone "
+                                        "coupling is optimal only for convex costs), got %g", p)
+                        : bind_argerror(L, 5, "opts", "option 'p' must be finite and >= 1 (the "
+                                        "monotone coupling is optimal only for convex costs), "
+                                        "got %g", p);
   } else {
-    return bind_argerror(L, 5, "opts", "option 'metric' must be \"sqeuclidean\", \"euclidean\", "
-                         "\"cityblock\" or \"minkowski\", got \"%s\"", metric);
+    return bind_argerror(L, 5, positional ? "metric" : "opts", "%s \"sqeuclidean\", "
+                         "\"euclidean\", \"cityblock\" or \"minkowski\" expected, got \"%s\"",
+                         positional ? "metric" : "option 'metric':", metric);
   }
   bmat *a, *b;
   checkweights_1d(L, n, m, normalize, &a, &b);

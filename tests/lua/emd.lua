@@ -188,6 +188,11 @@ assert(close(ot.wasserstein_1d(u, v, uw, vw, 3), 2.13505, 1e-12))
 -- ot.emd2_1d(u, v, uw, vw) = 1.2415; metric='minkowski', p=1.5: 1.02876838869587
 assert(close(ot.emd2_1d(u, v, uw, vw), 1.2415, 1e-12))
 assert(close(ot.emd2_1d(u, v, uw, vw, {metric = "minkowski", p = 1.5}), 1.02876838869587, 1e-12))
+assert(close(ot.emd2_1d(u, v, uw, vw, "minkowski", 1.5), 1.02876838869587, 1e-12))
+assert(close(ot.emd2_1d(u, v, uw, vw, "euclidean"), 0.925, 1e-12))
+fails("only after a metric name", ot.emd2_1d, u, v, uw, vw, nil, 2)
+fails("bad argument #5 'metric' (metric \"sqeuclidean\"", ot.emd2_1d, u, v, uw, vw, "chebyshev")
+fails("bad argument #6 'p' (must be finite and >= 1", ot.emd2_1d, u, v, uw, vw, "minkowski", 0.5)
 -- against the simplex on the same costs
 local Pl, il = ot.emd_1d(u, v, uw, vw)
 local Mu = ot.zeros(5, 4)
