@@ -754,22 +754,43 @@ typedef struct drun {
  * (the GeomLoss soft-min of g against the weights w).  Rows go in blocks
  * of about 2^22 pairs; the progress callback runs between blocks (outside
  * the OpenMP region), so a pass over 10^10 pairs stays interruptible.
+ * Online, each thread takes CHUNK rows at a time and sweeps the columns in
+ * blocks of COLS points, so the block's coordinates stay in cache while
+ * the chunk's rows run over them.
  */
+enum { CHUNK = 32, COLS = 2048 };
+
 static void softmin(double *out, const dside *sd, const double *g, const double *logw, double *h,
                     double eps, drun *run) {
   size_t nt = sd->nt;
   double s = 1.0 / eps;
   for (size_t j = 0; j < nt; j++) h[j] = logw[j] == -INFINITY ? -INFINITY : g[j] + eps * logw[j];
   size_t block = ((size_t)1 << 22) / (nt ? nt : 1);
-  if (block < 1) block = 1;
+  block = block < CHUNK ? CHUNK : block - block % CHUNK;
   for (size_t i0 = 0; i0 < sd->ns && !run->canceled; i0 += block) {
-    long i1 = (long)(i0 + block < sd->ns ? i0 + block : sd->ns);
-#pragma omp parallel for schedule(dynamic, 16) if ((size_t)(i1 - (long)i0) * nt > OMP_MIN_WORK)
-    for (long i = (long)i0; i < i1; i++) {
-      double l = sd->C ? ot_vexp_lse(h, sd->C + (size_t)i * sd->ldc, nt, s, NAN)
-                       : ot_vexp_lse_pts(h, sd->X + (size_t)i * sd->ldx, sd->Tt, nt, sd->d, nt,
-                                         sd->metric, 1.0, s);
-      out[i] = -eps * l;
+    size_t i1 = i0 + block < sd->ns ? i0 + block : sd->ns;
+    long nchunks = (long)((i1 - i0 + CHUNK - 1) / CHUNK);
+#pragma omp parallel for schedule(dynamic, 1) if ((i1 - i0) * nt > OMP_MIN_WORK)
+    for (long c = 0; c < nchunks; c++) {
+      size_t r0 = i0 + (size_t)c * CHUNK, r1 = r0 + CHUNK < i1 ? r0 + CHUNK : i1;
+      if (sd->C) {
+        for (size_t i = r0; i < r1; i++)
+          out[i] = -eps * ot_vexp_lse(h, sd->C + i * sd->ldc, nt, s, NAN);
+        continue;
+      }
+      double big[CHUNK], sum[CHUNK];
+      for (size_t i = r0; i < r1; i++) big[i - r0] = -INFINITY, sum[i - r0] = 0.0;
+      for (size_t j0 = 0; j0 < nt; j0 += COLS) {
+        size_t nc = nt - j0 < COLS ? nt - j0 : COLS;
+        for (size_t i = r0; i < r1; i++)
+          ot_vexp_lse_pts(h + j0, sd->X + i * sd->ldx, sd->Tt + j0, nt, sd->d, nc, sd->metric,
+                          1.0, s, &big[i - r0], &sum[i - r0]);
+      }
+      for (size_t i = r0; i < r1; i++) {
+        double l = big[i - r0] == -INFINITY ? (isnan(sum[i - r0]) ? NAN : -INFINITY)
+                                            : big[i - r0] * s + log(sum[i - r0]);
+        out[i] = -eps * l;
+      }
     }
     if (pace(&run->pc, run->iter, run->err, 0)) run->canceled = 1;
   }

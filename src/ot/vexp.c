@@ -164,10 +164,10 @@ double ot_vexp_row(double *out, double fi, const double *h, const double *c, siz
 enum { TILE = 256 }; /* columns per cost tile: 2 KiB on the stack */
 
 VEXP_CLONES
-double ot_vexp_lse_pts(const double *h, const double *x, const double *yt, size_t ldy,
-                       size_t d, size_t m, int metric, double scale, double s) {
+void ot_vexp_lse_pts(const double *h, const double *x, const double *yt, size_t ldy, size_t d,
+                     size_t m, int metric, double scale, double s, double *bigp, double *sump) {
   double c[TILE] __attribute__((aligned(64)));
-  double big = -INFINITY, sum = 0.0; /* running max and sum of exp((t - big) * s) */
+  double big = *bigp, sum = *sump; /* running max and sum of exp((t - big) * s) */
   for (size_t j0 = 0; j0 < m; j0 += TILE) {
     size_t nt = m - j0 < TILE ? m - j0 : TILE, nb = nt - nt % LANES;
     for (size_t j = 0; j < nb; j += LANES) { /* the cost tile */
@@ -201,7 +201,7 @@ double ot_vexp_lse_pts(const double *h, const double *x, const double *yt, size_
     }
     if (tb == -INFINITY) {
       for (size_t j = 0; j < nt; j++)
-        if (isnan(c[j])) return NAN;
+        if (isnan(c[j])) sum = NAN;
       continue;
     }
     if (tb > big) { /* rescale the running sum to the new maximum */
@@ -213,6 +213,6 @@ double ot_vexp_lse_pts(const double *h, const double *x, const double *yt, size_
     if (nb < nt) acc += vexpv((vload_tail(c + nb, nt - nb, -INFINITY) - vb) * vs);
     sum += hsum(acc);
   }
-  if (big == -INFINITY) return -INFINITY;
-  return big * s + log(sum);
+  *bigp = big;
+  *sump = sum;
 }

@@ -46,14 +46,18 @@ double ot_vexp_row(double *out, double fi, const double *h, const double *c, siz
 
 /*
  * The log-sum-exp of ot_vexp_lse with costs computed on the fly from
- * coordinates (the online, matrix-free kernel):
+ * coordinates (the online, matrix-free kernel), accumulated over a range of
+ * columns so that callers can sweep the columns in cache-sized blocks:
  *   c[j] = scale * sum_k (x[k] - yt[k * ldy + j])^2          metric 0
  *   c[j] = scale * sqrt(sum_k (x[k] - yt[k * ldy + j])^2)    metric 1
  * x: the d coordinates of one point; yt: the m points stored by dimension
  * (d rows of ldy >= m doubles, row k holds coordinate k of every point).
+ * *big and *sum are the running state: start from -INFINITY and 0; the
+ * log-sum-exp of everything seen is then *big * s + log(*sum) (-inf when
+ * *big is still -inf; NaN propagates into *sum).
  * Memory: a fixed stack tile; nothing is allocated.
  */
-double ot_vexp_lse_pts(const double *h, const double *x, const double *yt, size_t ldy,
-                       size_t d, size_t m, int metric, double scale, double s);
+void ot_vexp_lse_pts(const double *h, const double *x, const double *yt, size_t ldy, size_t d,
+                     size_t m, int metric, double scale, double s, double *big, double *sum);
 
 #endif
