@@ -194,7 +194,7 @@ static double seg_min(const simplex *s, size_t i, size_t j0, size_t len, double 
     double mn = dense_min(c, w, len);
     if (!(mn + shift < best)) return best;
     size_t k = 0; /* pass 2 (rare): where it is */
-    while (c[k] - w[k] != mn) k++;
+    while (k + 1 < len && c[k] - w[k] != mn) k++;
     *arg = k;
     return mn + shift;
   }
@@ -205,7 +205,7 @@ static double seg_min(const simplex *s, size_t i, size_t j0, size_t len, double 
     double mn = points_chunk(x, s->Yt + j0 + k0, s->m, s->d, w + k0, l, r);
     if (mn + shift < best) {
       size_t k = 0;
-      while (r[k] != mn) k++;
+      while (k + 1 < l && r[k] != mn) k++;
       *arg = k0 + k;
       best = mn + shift;
     }
