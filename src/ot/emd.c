@@ -13,6 +13,12 @@
  * The tree therefore needs no arc ids: the arc of u is (u, parent[u]), its
  * flow is flow[u] and its cost follows from the two node indices.
  *
+ * Artificial cost.  art = 2 max |C_ij| exceeds every C_ij, which is all the
+ * big-M argument needs here: if at an optimum a source i still sent flow to
+ * the root, some sink j would receive flow from it (the supplies balance),
+ * and the real arc (i, j) would price at C_ij - art < 0.  So an optimal
+ * basis carries no artificial flow (beyond rounding of the supplies).
+ *
  * Potentials.  reduced cost of arc s -> t:  rc = cost + pi[s] - pi[t];
  * basic arcs have rc = 0, the basis is optimal when no real arc has
  * rc < 0.  For a real arc rc(i, j) = C_ij + pi_i - pi_{n+j}, so the duals of

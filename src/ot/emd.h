@@ -88,7 +88,7 @@ void ot_emd_opts_init(ot_emd_opts *opts);
 /*
  * The default pivot cap for an n x m problem: 100000 + 1000 (n + m)
  * (POT's fixed 100000 stops larger problems before optimality; the number
- * of pivots grows roughly linearly with n + m, measured at 10-30 (n + m)
+ * of pivots grows roughly linearly with n + m, measured at 10-50 (n + m)
  * on random instances).
  */
 long ot_emd_default_max_iter(size_t n, size_t m);
