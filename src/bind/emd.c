@@ -130,8 +130,10 @@ static int emd_common(lua_State *L, int want_plan, const char *fname) {
   bind_checkopts(L, optarg, emd_keys);
   int normalize = bind_optfield_boolean(L, optarg, "normalize", 0);
   int dense = bind_optfield_boolean(L, optarg, "dense", 0);
-  lua_Integer max_iter = bind_optfield_integer(L, optarg, "max_iter", 0);
-  if (max_iter < 0)
+  lua_Integer max_iter = bind_optfield_integer(L, optarg, "max_iter", LUA_MININTEGER);
+  if (max_iter == LUA_MININTEGER)
+    max_iter = 0; /* absent: the core's default */
+  else if (max_iter < 1)
     bind_argerror(L, optarg, "opts", "option 'max_iter' must be >= 1, got %lld",
                   (long long)max_iter);
   double tol = bind_optfield_number(L, optarg, "tol", 1e-12);
