@@ -65,9 +65,16 @@ static bmat *check_cov(lua_State *L, int arg, const char *name, size_t d) {
   return C;
 }
 
+/* Overflow of finite inputs, in words. */
+static void check_overflow(lua_State *L, int rc, const char *fname) {
+  if (rc == OT_ENUMERIC)
+    luaL_error(L, "%s: the computation overflowed (values too large); rescale the inputs", fname);
+}
+
 /* Raise the error of a core status; not-PSD names the covariance. */
 static void gauss_status(lua_State *L, int rc, const ot_gauss_info *info, int arg1, int arg2,
                          const char *n1, const char *n2, double tol, const char *fname) {
+  check_overflow(L, rc, fname);
   if (rc == OT_EINVAL && info->not_psd)
     bind_argerror(L, info->not_psd == 1 ? arg1 : arg2, info->not_psd == 1 ? n1 : n2,
                   "not positive semi-definite: eigenvalue %g below the tolerance -%g * max|eigenvalue|",
@@ -165,6 +172,7 @@ static int empirical_moments(lua_State *L, const char *fname, double *psd_tol) {
   bmat *Ct = bind_newmat(L, d, d, fname);
   int rc = ot_gauss_empirical(ms->m.data, Cs->m, Xs->m, ws->m.data, reg, bias);
   if (rc == OT_OK) rc = ot_gauss_empirical(mt->m.data, Ct->m, Xt->m, wt->m.data, reg, bias);
+  check_overflow(L, rc, fname);
   bind_check_status(L, rc, fname);
   return base;
 }
@@ -194,6 +202,7 @@ static int gauss_empirical_distance(lua_State *L) {
   ot_gauss_info info;
   double w2 = 0.0;
   int rc = ot_gauss_bures(&w2, ms->m.data, Cs->m, mt->m.data, Ct->m, &o, &info);
+  check_overflow(L, rc, fname);
   bind_check_status(L, rc, fname); /* moments of real samples are PSD */
   lua_pushnumber(L, sqrt(w2));
   push_moments_info(L, base, &info);
@@ -217,6 +226,7 @@ static int gauss_empirical_mapping(lua_State *L) {
   o.psd_tol = tol;
   ot_gauss_info info;
   int rc = ot_gauss_map(A->m, b->m.data, ms->m.data, Cs->m, mt->m.data, Ct->m, &o, &info);
+  check_overflow(L, rc, fname);
   bind_check_status(L, rc, fname);
   push_moments_info(L, base, &info);
   return 3;

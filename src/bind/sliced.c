@@ -4,6 +4,7 @@
  * (X_s, X_t, a, b, then the keyword arguments in an options table).
  * share/help/sliced.txt is the user manual.
  */
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -33,6 +34,43 @@ static bmat *normalized_copy(lua_State *L, int arg, const bmat *w, double sum, c
   for (size_t i = 0; i < n; i++) c->m.data[i] = w->m.data[i] / sum;
   lua_replace(L, arg);
   return c;
+}
+
+/* Largest |entry| of m; *pi, *pj locate it. */
+static double maxabs(ot_mat m, size_t *pi, size_t *pj) {
+  double best = -1.0;
+  for (size_t i = 0; i < m.rows; i++)
+    for (size_t j = 0; j < m.cols; j++)
+      if (fabs(OT_AT(m, i, j)) > best) {
+        best = fabs(OT_AT(m, i, j));
+        *pi = i;
+        *pj = j;
+      }
+  return best;
+}
+
+/*
+ * Refuse coordinates so large that a projected gap |s - t|^p, or the sum
+ * of K of them, overflows: |<theta, x>| <= ||theta|| sqrt(d) max|x|.
+ */
+static void check_magnitude(lua_State *L, const bmat *X, const bmat *Y, ot_mat theta, size_t K,
+                            double p) {
+  double thn = 1.0, d = (double)X->m.cols;
+  for (size_t k = 0; theta.data && k < theta.cols; k++) {
+    double s = 0.0;
+    for (size_t c = 0; c < theta.rows; c++) s += OT_AT(theta, c, k) * OT_AT(theta, c, k);
+    if (k == 0 || sqrt(s) > thn) thn = sqrt(s);
+  }
+  double bound = pow(DBL_MAX / (4.0 * (double)K), 1.0 / p) / (2.0 * sqrt(d) * fmax(thn, 1e-300));
+  size_t i = 0, j = 0;
+  for (int side = 0; side < 2; side++) {
+    const bmat *b = side ? Y : X;
+    double v = maxabs(b->m, &i, &j);
+    if (v > bound)
+      bind_argerror(L, side + 1, side ? "X_t" : "X_s", "%s[%zu,%zu] = %g: |x - y|^%g overflows for "
+                    "|values| above %.3g; rescale the points", side ? "X_t" : "X_s", i + 1, j + 1,
+                    OT_AT(b->m, i, j), p, bound);
+  }
 }
 
 static int sliced_common(lua_State *L, int max, const char *fname) {
@@ -91,6 +129,7 @@ static int sliced_common(lua_State *L, int max, const char *fname) {
   } else {
     lua_settop(L, top);
   }
+  check_magnitude(L, X, Y, theta, o.n_projections, o.p);
   bind_progress_ud ud = {L, 0, 0.0, 0};
   if (lua_istable(L, 5)) {
     lua_getfield(L, 5, "progress");

@@ -106,6 +106,8 @@ static int middle(double *S1, double *S1i, double *M, double *V, double *mu, dou
   if (rc) return rc;
   if ((rc = ot_gemm(Tm, 1.0, C2, 0, S1m, 0, 0.0))) return rc;
   if ((rc = ot_gemm(Mm, 1.0, S1m, 0, Tm, 0, 0.0))) return rc;
+  size_t bi, bj;
+  if (!ot_mat_all_finite(Mm, &bi, &bj)) return OT_ENUMERIC; /* overflow: keep Inf from LAPACK */
   for (size_t i = 0; i < d; i++) /* exact symmetry before the eigensolver */
     for (size_t j = 0; j < i; j++) M[i * d + j] = M[j * d + i] = 0.5 * (M[i * d + j] + M[j * d + i]);
   /* M is PSD in exact arithmetic: any negative eigenvalue is rounding */
@@ -143,6 +145,10 @@ int ot_gauss_bures(double *w2sq, const double *m1, ot_mat C1, const double *m2, 
     root += sqrt(mu[k]);
   }
   s += tr - 2.0 * root;
+  if (!isfinite(s)) { /* finite inputs whose products overflowed */
+    rc = OT_ENUMERIC;
+    goto done;
+  }
   *w2sq = s > 0.0 ? s : 0.0;
 done:
   ot_free(buf);
@@ -182,6 +188,7 @@ int ot_gauss_map(ot_mat A, double *b, const double *m1, ot_mat C1, const double 
     double s = m2[i];
     for (size_t k = 0; k < d; k++) s -= OT_AT(A, i, k) * m1[k];
     b[i] = s;
+    if (!isfinite(s)) rc = OT_ENUMERIC; /* overflow (A is finite when b is) */
   }
 done:
   ot_free(buf);
@@ -222,6 +229,8 @@ int ot_gauss_empirical(double *mean, ot_mat C, ot_mat X, const double *w, double
       OT_AT(C, i, j) = OT_AT(C, j, i) = 0.5 * (OT_AT(C, i, j) + OT_AT(C, j, i));
     OT_AT(C, i, i) += reg;
   }
+  size_t bi, bj;
+  if (!ot_mat_all_finite(C, &bi, &bj)) rc = OT_ENUMERIC; /* squares overflowed */
 done:
   ot_free(Xc);
   return rc;

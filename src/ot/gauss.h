@@ -23,8 +23,9 @@
  * max l count as 0): A then acts on the range of C1 only, and maps
  * N(m1, C1) onto N(m2, P C2 P) where P projects on that range.
  *
- * Status codes: OT_ESHAPE (sizes), OT_EINVAL (not PSD), OT_ELAPACK (the
- * eigensolver failed), OT_EBUDGET/OT_ENOMEM (scratch: a few d x d).
+ * Status codes: OT_ESHAPE (sizes), OT_EINVAL (not PSD), OT_ENUMERIC (finite
+ * inputs so large that a result overflowed), OT_ELAPACK (the eigensolver
+ * failed), OT_EBUDGET/OT_ENOMEM (scratch: a few d x d).
  */
 #ifndef OT_GAUSS_H
 #define OT_GAUSS_H

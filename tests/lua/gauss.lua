@@ -95,3 +95,9 @@ bade("'reg' (must be finite and >= 0, got -1", Xs, Xt, -1)
 bade("ws[2] = -1 < 0", ot.zeros(2, 2), Xt, {ws = {1, -1}})
 bade("has 3 entries, needs 2", ot.zeros(2, 2), Xt, {ws = {1, 1, 1}})
 assert(G.empirical_bures_wasserstein_distance(Xs, Xs) < 1e-6)
+-- finite inputs so large that the computation overflows
+bad("overflowed (values too large); rescale the inputs", G.bures_wasserstein_distance,
+    {0, 0}, ot.eye(2) * 1e300, {0, 0}, ot.eye(2) * 1e300)
+bad("overflowed", G.bures_wasserstein_distance, {-1e300, 0}, ot.eye(2), {1e300, 0}, ot.eye(2))
+bad("overflowed", G.bures_wasserstein_mapping, {0, 0}, ot.eye(2) * 1e300, {0, 0}, ot.eye(2) * 1e300)
+bade("overflowed", ot.mat{{1e200, 0}, {-1e200, 0}}, Xt)

@@ -111,3 +111,8 @@ bad("projections must be d x K = 3 x K", X, Y, {projections = ot.ones(2, 4)})
 bad("option 'seed' must be an integer", X, Y, {seed = 1.5})
 bad("progress must be a function", X, Y, {progress = 3})
 bad("cannot allocate", X, Y, {n_projections = 2^40})
+-- coordinates whose projected gaps overflow
+bad("X_s[1,2] = 1e+200: |x - y|^2 overflows", ot.mat{{0, 1e200}}, ot.mat{{0, 0}})
+bad("X_t[1,1] = -1e+307: |x - y|^1 overflows", ot.mat{{0, 0}}, ot.mat{{-1e307, 0}}, {p = 1})
+assert(SW(ot.mat{{0, 0}}, ot.mat{{-1e300, 0}}, {p = 1, projections = ot.mat{{1}, {0}}}) == 1e300)
+assert(SW(ot.mat{{0, 1e100}}, ot.mat{{0, 0}}, {projections = ot.mat{{0}, {1}}}) == 1e100)
