@@ -245,6 +245,10 @@ static int cost_barycentric_projection(lua_State *L) {
     bind_argerror(L, 1, "P", "source point %zu receives no mass (row sum 0); pass opts.X to keep "
                   "such points in place", bad + 1);
   bind_check_status(L, rc, "ot.barycentric_projection");
+  size_t bi, bj;
+  if (!ot_mat_all_finite(T->m, &bi, &bj))
+    return luaL_error(L, "ot.barycentric_projection: the weighted sums overflowed (values too "
+                      "large); rescale P or Y");
   return 1;
 }
 

@@ -141,3 +141,5 @@ badp("row index 3 exceeds the 2 source points", ot.mat{{3, 1, 0.5}}, Yp, {n = 2}
 badp("'Y' (empty dataset", P, ot.zeros(0, 2))
 -- the session continues
 assert(ot.barycentric_projection(ot.mat{{1, 3, 1}}, Yp)(1, 2) == 1)
+badp("the weighted sums overflowed", ot.mat{{1e300, 1e300, 0, 0}}, ot.mat{{1e300, 0}, {1e300, 0}, {0, 0}, {0, 0}})
+assert(ot.barycentric_projection(ot.mat{{1e300, 1e300, 0, 0}}, Yp)(1, 1) == 0.5)
