@@ -9,7 +9,10 @@
  */
 #include <float.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
+
+#include "ot/alloc.h"
 
 #include "bind.h"
 #include "cost.h"
@@ -148,6 +151,21 @@ static void finish_status(lua_State *L, int rc, bind_progress_ud *ud, const char
   bind_check_status(L, rc, fname);
 }
 
+/*
+ * Refuse, before anything is allocated, a run whose buffers (`bytes`,
+ * described by `what`) exceed the memory budget: the error gives the
+ * needed and the available amounts.
+ */
+static void checkbudget(lua_State *L, const char *fname, double bytes, const char *what) {
+  if (bytes < 9e18 && ot_mem_check((size_t)bytes) == OT_OK) return;
+  char need[32], lim[32], used[32];
+  ot_mem_format(bytes < 9e18 ? (size_t)bytes : (size_t)9e18, need, sizeof need);
+  ot_mem_format(ot_mem_limit(), lim, sizeof lim);
+  ot_mem_format(ot_mem_used(), used, sizeof used);
+  luaL_error(L, "%s: %s needs %s, memory budget is %s with %s in use (see --mem-limit or "
+             "ot.mem_limit)", fname, what, need, lim, used);
+}
+
 static void setnum(lua_State *L, const char *k, double v) {
   lua_pushnumber(L, v);
   lua_setfield(L, -2, k);
@@ -224,6 +242,14 @@ static int sinkhorn_common(lua_State *L, int plan, int unbalanced, const char *f
   if (!o.f0 != !o.g0)
     bind_argerror(L, opts, "opts", "a warm start needs both 'f' and 'g'");
   int cb = optprogress(L, opts);
+  {
+    double nm = (double)n * (double)m, vecs = 16.0 * ((double)n + (double)m);
+    char what[96];
+    snprintf(what, sizeof what, "a %zux%zu problem (%s%s)", n, m,
+             plan ? "plan and " : "", o.method == OT_SINKHORN_KERNEL ||
+             o.method == OT_SINKHORN_STABILIZED ? "kernel" : "transposed costs");
+    checkbudget(L, fname, 8.0 * ((plan ? 2.0 : 1.0) * nm + vecs), what);
+  }
   /* results, allocated before the kernel runs */
   int top = lua_gettop(L);
   bmat *P = plan ? bind_newmat(L, n, m, fname) : NULL;
@@ -365,7 +391,13 @@ static int sinkhorn_divergence(lua_State *L) {
     o.metric = OT_DIV_EUCLIDEAN;
   else
     bind_argerror(L, 3, "opts", "unknown metric '%s'; known: sqeuclidean, euclidean", metric);
-  o.online = bind_optfield_boolean(L, 3, "online", (double)n * (double)m > ONLINE_PAIRS);
+  double dn = (double)n, dm = (double)m, dd = (double)X->m.cols;
+  double dense_bytes = 8.0 * (2.0 * dn * dm + dn * dn + dm * dm + 11.0 * (dn + dm));
+  int auto_online = dn * dm > ONLINE_PAIRS ||
+                    !(dense_bytes < 9e18 && ot_mem_check((size_t)dense_bytes) == OT_OK);
+  o.online = bind_optfield_boolean(L, 3, "online", auto_online);
+  checkbudget(L, fname, o.online ? 8.0 * (11.0 + dd) * (dn + dm) : dense_bytes,
+              o.online ? "the online divergence" : "the dense divergence (4 cost matrices)");
   lua_Integer mi = bind_optfield_integer(L, 3, "max_iter", o.max_iter);
   if (mi < 0 || mi > 2000000000)
     bind_argerror(L, 3, "opts", "option 'max_iter' must be in 0..2e9, got %lld", (long long)mi);

@@ -200,9 +200,15 @@ do
   local old = ot.mem_limit()
   ot.mem_limit(ot.mem().used + 2 * 1024 * 1024)
   local ok, err = pcall(ot.sinkhorn2, nil, nil, M, 0.1)
+  local X, Y = ot.rand(600, 2), ot.rand(600, 2)
+  local ok2, err2 = pcall(ot.sinkhorn_divergence, X, Y, {online = false})
+  local s, dinfo = ot.sinkhorn_divergence(X, Y, {reg = 0.5}) -- dense does not fit: online
   ot.mem_limit(old)
-  assert(not ok and string.find(err, "ot.sinkhorn2: ", 1, true), err)
-  assert(string.find(err, "budget", 1, true) or string.find(err, "memory", 1, true), err)
+  assert(not ok and string.find(err, "ot.sinkhorn2: a 600x600 problem (kernel) needs 2.", 1, true), err)
+  assert(string.find(err, "memory budget is", 1, true), err)
+  assert(not ok2 and string.find(err2, "ot.sinkhorn_divergence: the dense divergence (4 cost "
+                                 .. "matrices) needs 11.", 1, true), err2)
+  assert(dinfo.online == true and s > 0)
   local c, info = ot.sinkhorn2(nil, nil, M, 0.1)
   assert(info.converged)
 end
