@@ -77,6 +77,19 @@ do
   assert(P1:allclose(P2, 0, 1e-10))
 end
 
+-- strided inputs: M as a block of a wider matrix, weights as a column view
+do
+  local a, b, M = inst(20, 15)
+  local wide = ot.hstack({M, ot.ones(20, 4)})
+  local V = wide:slice(nil, nil, 1, 15)
+  local A = ot.hstack({a:reshape(20, 1), ot.ones(20, 1)}):slice(nil, nil, 1, 1)
+  for _, meth in ipairs(methods) do
+    local P1, i1 = ot.sinkhorn(a, b, M, 0.05, {method = meth})
+    local P2, i2 = ot.sinkhorn(A, b, V, 0.05, {method = meth})
+    assert(P1:allclose(P2, 0, 1e-15) and i1.cost == i2.cost, meth)
+  end
+end
+
 -- Sinkhorn -> exact OT as reg -> 0: 0 <= <C, P_eps> - OT <= eps log(nm)
 for _, e in ipairs({{8, 8, 0.050672189666651914}, {6, 9, 0.057367693992108906},
                     {12, 10, 0.04311402206070421}}) do
