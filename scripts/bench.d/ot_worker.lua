@@ -177,9 +177,14 @@ local ok, err = pcall(function()
     local base = ot.mem().used
     local info
     t, obj, info = measure(function() return ot.sinkhorn_divergence(X, Y, opts) end, repeats, budget)
-    check_info(info)
     local peak = ot.mem().peak
     extra[#extra + 1] = string.format("peak=%d base=%d", peak, base)
+    if type(info) == "table" then
+      for _, k in ipairs({"iterations", "stages", "err"}) do
+        if type(info[k]) == "number" then extra[#extra + 1] = string.format("%s=%.6g", k, info[k]) end
+      end
+      if info.status == "numerical error" then notes[#notes + 1] = "status numerical error" end
+    end
   elseif op == "sliced" then
     need("sliced_wasserstein_distance")
     load_points()
