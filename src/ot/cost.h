@@ -46,8 +46,8 @@ enum {
 typedef struct ot_cost_opts {
   int metric;               /* OT_METRIC_*; default OT_METRIC_SQEUCLIDEAN */
   double p;                 /* Minkowski exponent, >= 1 or INFINITY; default 2 */
-  size_t tile_rows;         /* rows per tile in ot_cost_matrix; 0 (default) = automatic,
-                               about 256 KiB of C per tile */
+  size_t tile_rows;         /* rows per tile in ot_cost_matrix; 0 (default) = automatic:
+                               128 rows, fewer (down to 16) when m > 8192 */
   int serial;               /* 1: no BLAS and no OpenMP (safe inside a parallel region);
                                default 0 */
   ot_progress_fn progress;  /* called between tiles of ot_cost_matrix (iter = rows done,
