@@ -414,7 +414,7 @@ int ot_cost_matrix(ot_mat C, ot_mat X, ot_mat Y, const ot_cost_opts *opts) {
     if (direct)
       rows_direct(Cb, X, Y, i0, i1, opts);
     else if (gemm)
-      rc = rows_gemm(Cb, X, Y, i0, i1, opts->metric, yn, 
+      rc = rows_gemm(Cb, X, Y, i0, i1, opts->metric, yn,
                      opts->metric == OT_METRIC_COSINE ? yn + m : NULL);
     else
       rows_transposed(Cb, X, yt, m, i0, i1, opts->metric, opts->p, parallel);
