@@ -53,7 +53,7 @@ if not has_timeout then TIMEOUT = nil end
 
 local function run_worker(cmd, timeout)
   timeout = TIMEOUT and (timeout or TIMEOUT)
-  if timeout then cmd = string.format("timeout -k 5 %d %s", timeout, cmd) end
+  if timeout then cmd = string.format("timeout --foreground -k 5 %d %s", timeout, cmd) end
   local p = io.popen(cmd .. " 2>&1", "r")
   local r = {warnings = {}, lines = {}}
   for line in p:lines() do
@@ -78,8 +78,11 @@ local function run_worker(cmd, timeout)
       if r.lines[i]:find("%S") then last = r.lines[i]; break end
     end
     if not ok then
-      last = (how == "signal" and ("killed by signal " .. tostring(code))
-              or ("exit " .. tostring(code))) .. (last ~= "" and (": " .. last) or "")
+      -- timeout(1) reports a child killed by signal s as exit 128 + s.
+      local what = how == "signal" and ("killed by signal " .. tostring(code))
+        or (code > 128 and code < 160) and ("killed by signal " .. (code - 128))
+        or ("exit " .. tostring(code))
+      last = what .. (last ~= "" and (": " .. last) or "")
     end
     r.error = last ~= "" and last or "no result"
   end
@@ -160,9 +163,13 @@ end
 
 local failures = {}
 
+local function scale_of(x) return math.abs(x) > 0 and math.abs(x) or 1 end
+
 -- One row: run both workers with `args` (a table of key=value), print.
--- spec: op label, n, d; pot = false (skip POT) or a string (shown instead);
--- note(o, p) adds to the note column; objective = false hides rel.diff.
+-- spec: label, n, d; pot = a string shown instead of running POT;
+-- note(o, p) adds to the note column; objective = false hides rel.diff;
+-- tol = the largest rel.diff expected (a larger one is flagged); timeout =
+-- seconds for the otlab worker.
 local function bench_row(spec, args)
   local argv = {}
   for k, v in pairs(args) do argv[#argv + 1] = q(k .. "=" .. tostring(v)) end
@@ -188,10 +195,13 @@ local function bench_row(spec, args)
   end
   local ob, pb = o.result and o.result.obj, p and p.result and p.result.obj
   if spec.objective ~= false and type(ob) == "number" and type(pb) == "number" then
-    local scale = math.abs(pb) > 0 and math.abs(pb) or 1
+    local scale = scale_of(pb)
     cells[7] = string.format("%.1e", math.abs(ob - pb) / scale)
   end
   local notes = {}
+  if cells[7] and spec.tol and math.abs(ob - pb) > spec.tol * scale_of(pb) then
+    notes[#notes + 1] = string.format("rel.diff ABOVE %.0e", spec.tol)
+  end
   if o.na then table.insert(notes, 1, "(" .. o.na .. ")") end
   if o.error then
     notes[#notes + 1] = "otlab: " .. o.error:sub(1, 160)
@@ -207,10 +217,6 @@ local function bench_row(spec, args)
   end
   row(cells, table.concat(notes, "; "))
   return o.result, p and p.result
-end
-
-local function section(title)
-  out("\n", title, "\n")
 end
 
 -- Kernel Sinkhorn regularisation: 0.05 times the largest squared distance
@@ -231,7 +237,7 @@ end
 for _, d in ipairs({2, 10}) do
   for _, n in ipairs(sizes) do
     local x, y = data(n, d)
-    bench_row({label = "emd2 (solve)", n = n, d = d, note = emd_note},
+    bench_row({label = "emd2 (solve)", n = n, d = d, note = emd_note, tol = 1e-9},
               {op = "emd2", n = n, d = d, x = x, y = y, repeats = repeats})
   end
 end
@@ -292,7 +298,7 @@ do
   local x, y = data(n, 2)
   for _, m in ipairs({{"sinkhorn2 to tol 1e-9", "sinkhorn_conv"},
                       {"log sinkhorn2 to 1e-9", "sinkhorn_log_conv"}}) do
-    bench_row({label = m[1], n = n, d = 2, note = function(o, p)
+    bench_row({label = m[1], n = n, d = 2, tol = 1e-7, note = function(o, p)
         local s = {}
         if o and o.iterations then s[#s + 1] = "otlab " .. o.iterations .. " it." end
         if p and p.iterations then s[#s + 1] = "POT " .. p.iterations .. " it." end
@@ -318,7 +324,7 @@ do
              pot = string.format("cannot (%d x %d matrix = %s)", n, n, fmt_bytes(8.0 * n * n)),
              note = function(o)
                if o and o.peak then
-                 return string.format("S = %.6g, peak %s (data %s); reg %g, scaling %g, "
+                 return string.format("S = %.6g, peak %s (%s before the call); reg %g, scaling %g, "
                                       .. "%s steps + %s it., err %s",
                                       o.obj, fmt_bytes(o.peak), fmt_bytes(o.base), ONLINE.reg,
                                       ONLINE.scaling, tostring(o.stages or "?"),
@@ -369,4 +375,5 @@ out([[
 ]])
 if #failures > 0 then
   out(string.format("%d row(s) failed in otlab: %s\n", #failures, table.concat(failures, ", ")))
+  os.exit(1)
 end
