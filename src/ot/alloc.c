@@ -4,11 +4,13 @@
  * Core blocks carry a 16-byte header holding their size, so ot_free() can
  * uncount them; Lua's blocks need none because Lua passes the old size.
  */
+#define _DEFAULT_SOURCE /* madvise's MADV_HUGEPAGE is a Linux extension */
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "alloc.h"
@@ -87,6 +89,25 @@ int ot_mem_check(size_t bytes) {
   return OT_OK;
 }
 
+/*
+ * Ask for transparent huge pages on the 2 MiB-aligned interior of a large
+ * new block.  Large matrices then fault in 512 times fewer pages: a 128 MB
+ * matrix is created in a fraction of the time (numpy does the same).  Only
+ * advice: failures (no THP in this kernel) are ignored.
+ */
+static void advise_huge(void *p, size_t bytes) {
+#ifdef MADV_HUGEPAGE
+  enum { HUGE = 2u << 20 };
+  if (bytes < 2 * (size_t)HUGE) return;
+  uintptr_t lo = ((uintptr_t)p + HUGE - 1) & ~(uintptr_t)(HUGE - 1);
+  uintptr_t hi = ((uintptr_t)p + bytes) & ~(uintptr_t)(HUGE - 1);
+  if (hi > lo) madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+#else
+  (void)p;
+  (void)bytes;
+#endif
+}
+
 static int alloc_impl(size_t bytes, void *out, int zero) {
   void **res = out;
   *res = NULL;
@@ -99,6 +120,7 @@ static int alloc_impl(size_t bytes, void *out, int zero) {
     return OT_ENOMEM;
   }
   memcpy(p, &bytes, sizeof bytes);
+  if (bytes >= ((size_t)4 << 20)) advise_huge(p, bytes + HEADER);
   *res = p + HEADER;
   return OT_OK;
 }
@@ -138,6 +160,7 @@ void *ot_mem_lua_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
     if (nsize > osize) unreserve(nsize - osize);
     return NULL;
   }
+  if (nsize > osize && nsize - osize >= ((size_t)4 << 20)) advise_huge(q, nsize);
   if (nsize < osize) unreserve(osize - nsize);
   return q;
 }
