@@ -3,7 +3,8 @@
 -- Arguments (key=value): otlab= (the binary), dir= (an empty temporary
 -- directory for the data), sizes= (n for the emd2 and Sinkhorn rows,
 -- comma-separated), quick= (1: the smallest size only), repeats=, python=
--- (empty: otlab alone), here= (this directory).
+-- (empty: otlab alone), here= (this directory), online_n= (points for the
+-- online divergence row; empty: 10^5, 10^4 with quick).
 --
 -- It prints otlab's side of the environment, asks the Python worker for
 -- POT's, generates each data set once (ot.seed + ot.rand, saved with ot.save
@@ -126,6 +127,23 @@ local function data(n, d)
     collectgarbage("collect")
   end
   return datasets[key][1], datasets[key][2]
+end
+
+-- Path of a d x K matrix of unit directions (normal draws normalised, one
+-- per column: POT's layout), shared by both sides of the sliced row so that
+-- their values can be compared.
+local function directions(d, K)
+  local path = string.format("%s/dirs_%d_%d.npy", A.dir, d, K)
+  ot.seed(7 * d + K)
+  local R = ot.randn(d, K)
+  for j = 1, K do
+    local s = 0
+    for i = 1, d do s = s + R:get(i, j)^2 end
+    s = math.sqrt(s)
+    for i = 1, d do R:set(i, j, R:get(i, j) / s) end
+  end
+  assert(ot.save(path, R))
+  return path
 end
 
 -- ---- the table ---------------------------------------------------------------
@@ -316,7 +334,7 @@ end
 -- solve: the marginal error it reaches is printed with it.
 local ONLINE = {reg = 0.01, scaling = 0.5, max_iter = 5, tol = 1e-3}
 do
-  local n = A.quick == "1" and 10000 or 100000
+  local n = tonumber(A.online_n or "") or (A.quick == "1" and 10000 or 100000)
   local x, y = data(n, 2)
   local opts = string.format("online=true,scaling=%g,max_iter=%d,tol=%g",
                              ONLINE.scaling, ONLINE.max_iter, ONLINE.tol)
@@ -332,16 +350,17 @@ do
                                       type(o.err) == "number" and string.format("%.1e", o.err)
                                       or "?")
                end
-             end, timeout = 1200},
+             end, timeout = 3600},
             {op = "online", n = n, d = 2, x = x, y = y, reg = ONLINE.reg,
              opts = opts, repeats = 1, budget = 0})
 end
 
 do
   local x, y = data(nmax, 10)
-  bench_row({label = "sliced wasserstein", n = nmax, d = 10,
-             note = function() return "50 projections; directions differ" end},
+  bench_row({label = "sliced wasserstein", n = nmax, d = 10, tol = 1e-9,
+             note = function() return "50 directions, the same on both sides" end},
             {op = "sliced", n = nmax, d = 10, x = x, y = y, projections = 50,
+             dirs = directions(10, 50),
              repeats = math.max(repeats, 5), budget = 2})
   bench_row({label = "ot.dist sqeuclidean", n = nmax, d = 10,
              note = function() return "rel.diff of sum(M)" end},
@@ -369,6 +388,8 @@ out([[
 - floor: K v and K^T u, one dgemv each on the same n x n kernel (numpy: K.dot(v), K.T.dot(u));
   the kernel Sinkhorn note compares otlab's iteration with the faster of the two floors.
 - "to tol 1e-9": one converged solve each (marginal error < 1e-9); objectives to 1e-7.
+- sliced: p = 2, 50 unit directions drawn once and given to both (opts.projections, POT's
+  projections=), so the values agree to rounding; the time excludes drawing them.
 - online: ot.sinkhorn_divergence with online = true (costs from the coordinates, no n x n
   matrix) and epsilon-scaling; one call, timed once; S is the divergence, err the largest
   L1 marginal error reached; peak = ot.mem().peak of that process (every otlab buffer).

@@ -188,9 +188,15 @@ local ok, err = pcall(function()
   elseif op == "sliced" then
     need("sliced_wasserstein_distance")
     load_points()
-    t, obj = measure(function()
-      return ot.sliced_wasserstein_distance(X, Y, {n_projections = tonumber(P.projections), seed = 0})
-    end, repeats, budget)
+    local opts = {n_projections = tonumber(P.projections), seed = 0}
+    if P.dirs then
+      local msg
+      opts = {}
+      opts.projections, msg = ot.load(P.dirs)
+      if not opts.projections then error(msg, 0) end
+    end
+    t, obj = measure(function() return ot.sliced_wasserstein_distance(X, Y, opts) end,
+                     repeats, budget)
   else
     say("@error unknown op " .. tostring(op))
     os.exit(1)

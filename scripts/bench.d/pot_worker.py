@@ -172,8 +172,10 @@ def main():
             obj = float((P * M).sum())
             extra = " iterations=%d" % (int(log.get("niter", -1)) + 1)
         elif op == "sliced":
+            dirs = np.load(p["dirs"]) if "dirs" in p else None
             t, obj, _ = measure(lambda: ot.sliced_wasserstein_distance(
-                X, Y, n_projections=int(p["projections"]), seed=0), repeats, budget)
+                X, Y, n_projections=int(p["projections"]), projections=dirs, seed=0),
+                repeats, budget)
             obj = float(obj)
         else:
             say("@error unknown op %s" % op)
