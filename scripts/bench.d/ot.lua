@@ -333,6 +333,15 @@ end
 -- 4 n^2 kernel terms, so the run is a handful of passes, not a converged
 -- solve: the marginal error it reaches is printed with it.
 local ONLINE = {reg = 0.01, scaling = 0.5, max_iter = 5, tol = 1e-3}
+
+-- Time per kernel term: each step or iteration evaluates n m + m n + n n +
+-- m m terms (the three problems of the divergence; here m = n).
+local function per_term(o, n)
+  if type(o.stages) ~= "number" or type(o.iterations) ~= "number" then return "" end
+  local terms = (o.stages + o.iterations) * 4.0 * n * n
+  if terms <= 0 then return "" end
+  return string.format(", %.2f ns per kernel term", o.time / terms * 1e9)
+end
 do
   local n = tonumber(A.online_n or "") or (A.quick == "1" and 10000 or 100000)
   local x, y = data(n, 2)
@@ -349,6 +358,7 @@ do
                                       tostring(o.iterations or "?"),
                                       type(o.err) == "number" and string.format("%.1e", o.err)
                                       or "?")
+                        .. per_term(o, n)
                end
              end, timeout = 3600},
             {op = "online", n = n, d = 2, x = x, y = y, reg = ONLINE.reg,
