@@ -4,7 +4,8 @@
 -- directory for the data), sizes= (n for the emd2 and Sinkhorn rows,
 -- comma-separated), quick= (1: the smallest size only), repeats=, python=
 -- (empty: otlab alone), here= (this directory), online_n= (points for the
--- online divergence row; empty: 10^5, 10^4 with quick).
+-- online divergence row; empty: 10^5, 10^4 with quick), only= (row groups,
+-- comma-separated; empty: all).
 --
 -- It prints otlab's side of the environment, asks the Python worker for
 -- POT's, generates each data set once (ot.seed + ot.rand, saved with ot.save
@@ -12,10 +13,16 @@
 -- worker and POT worker (separate processes) and prints the row as soon as
 -- it is done.
 
+-- A usage error: the message alone (no traceback), exit status 2.
+local function die(msg)
+  io.stderr:write("bench: ", msg, "\n")
+  os.exit(2)
+end
+
 local A = {}
 for _, a in ipairs({...}) do
   local k, v = a:match("^([%w_]+)=(.*)$")
-  if not k then error("bench: argument '" .. a .. "' is not key=value", 0) end
+  if not k then die("argument '" .. a .. "' is not key=value") end
   A[k] = v
 end
 
@@ -27,7 +34,7 @@ local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
 local sizes = {}
 for s in (A.sizes or "1000,2000,4000"):gmatch("%d+") do
   local n = tonumber(s)
-  if n < 2 then error("bench: sizes must be at least 2, got " .. s, 0) end
+  if n < 2 then die("sizes must be at least 2, got " .. s) end
   sizes[#sizes + 1] = n
 end
 table.sort(sizes)
@@ -35,6 +42,22 @@ if A.quick == "1" then sizes = {sizes[1]} end
 local nmax = sizes[#sizes]
 local repeats = tonumber(A.repeats or "3")
 local python = A.python ~= "" and A.python or nil
+
+-- Row groups (--only): all of them unless a list is given.
+local GROUPS = {"emd2", "floor", "sinkhorn", "log", "converged", "online", "sliced", "dist"}
+local only
+if A.only and A.only ~= "" then
+  only = {}
+  for g in A.only:gmatch("[^,]+") do
+    local known = false
+    for _, k in ipairs(GROUPS) do known = known or k == g end
+    if not known then
+      die("unknown row group '" .. g .. "' (known: " .. table.concat(GROUPS, ", ") .. ")")
+    end
+    only[g] = true
+  end
+end
+local function want(g) return not only or only[g] == true end
 
 -- ---- the environment ---------------------------------------------------------
 
@@ -252,7 +275,7 @@ local function emd_note(o, p)
     return string.format("goal <= 0.70x: %s", o.time <= 0.7 * p.time and "met" or "not met")
   end
 end
-for _, d in ipairs({2, 10}) do
+for _, d in ipairs(want("emd2") and {2, 10} or {}) do
   for _, n in ipairs(sizes) do
     local x, y = data(n, d)
     bench_row({label = "emd2 (solve)", n = n, d = d, note = emd_note, tol = 1e-9},
@@ -262,7 +285,7 @@ end
 
 -- The floor first, so that the Sinkhorn rows can be set against it.
 local floor = {}
-for _, n in ipairs(sizes) do
+for _, n in ipairs(want("floor") and sizes or {}) do
   local x, y = data(n, 2)
   local o, p = bench_row({label = "2 dgemv on K (floor)", n = n, d = 2},
                          {op = "floor", n = n, d = 2, x = x, y = y, reg = REG,
@@ -279,7 +302,7 @@ local function iters(n, c, lo)
   return k, math.max(1, k // 5)
 end
 
-for _, n in ipairs(sizes) do
+for _, n in ipairs(want("sinkhorn") and sizes or {}) do
   local x, y = data(n, 2)
   -- The set-up (kernel, allocations) costs some 20-30 iterations at every
   -- n: a fixed k = 100 keeps the difference well above it.
@@ -295,7 +318,7 @@ for _, n in ipairs(sizes) do
     {op = "sinkhorn", n = n, d = 2, x = x, y = y, reg = REG, k = k, k0 = k0, repeats = repeats})
 end
 
-for _, n in ipairs(sizes) do
+for _, n in ipairs(want("log") and sizes or {}) do
   local x, y = data(n, 2)
   local k, k0 = iters(n, 3e7, 6)
   bench_row({label = "log sinkhorn iteration", n = n, d = 2, note = function(o, p)
@@ -311,7 +334,7 @@ for _, n in ipairs(sizes) do
 end
 
 -- Converged solves: the objectives must agree to 1e-7 relative.
-do
+if want("converged") then
   local n = sizes[1]
   local x, y = data(n, 2)
   for _, m in ipairs({{"sinkhorn2 to tol 1e-9", "sinkhorn_conv"},
@@ -342,7 +365,7 @@ local function per_term(o, n)
   if terms <= 0 then return "" end
   return string.format(", %.2f ns per kernel term", o.time / terms * 1e9)
 end
-do
+if want("online") then
   local n = tonumber(A.online_n or "") or (A.quick == "1" and 10000 or 100000)
   local x, y = data(n, 2)
   local opts = string.format("online=true,scaling=%g,max_iter=%d,tol=%g",
@@ -365,13 +388,16 @@ do
              opts = opts, repeats = 1, budget = 0})
 end
 
-do
+if want("sliced") then
   local x, y = data(nmax, 10)
   bench_row({label = "sliced wasserstein", n = nmax, d = 10, tol = 1e-9,
              note = function() return "50 directions, the same on both sides" end},
             {op = "sliced", n = nmax, d = 10, x = x, y = y, projections = 50,
              dirs = directions(10, 50),
              repeats = math.max(repeats, 5), budget = 2})
+end
+if want("dist") then
+  local x, y = data(nmax, 10)
   bench_row({label = "ot.dist sqeuclidean", n = nmax, d = 10,
              note = function() return "rel.diff of sum(M)" end},
             {op = "dist", n = nmax, d = 10, x = x, y = y, repeats = math.max(repeats, 5),
