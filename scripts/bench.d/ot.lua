@@ -295,7 +295,7 @@ for _, n in ipairs(want("floor") and sizes or {}) do
   floor[n] = best
 end
 
--- Iterations per run (log domain): about 0.3-1 s of POT at each size; its
+-- Iterations per run (log domain): about 0.5-1 s of POT at each size; its
 -- set-up is one pass over M, small next to an iteration's 2 n^2 exps.
 local function iters(n, c, lo)
   local k = math.max(lo, math.floor(c / (n * n)))
@@ -320,7 +320,7 @@ end
 
 for _, n in ipairs(want("log") and sizes or {}) do
   local x, y = data(n, 2)
-  local k, k0 = iters(n, 3e7, 6)
+  local k, k0 = iters(n, 5e7, 10)
   bench_row({label = "log sinkhorn iteration", n = n, d = 2, note = function(o, p)
       if o and p and o.time and p.time and o.time > 0 then
         local r = p.time / o.time
