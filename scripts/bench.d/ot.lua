@@ -44,7 +44,8 @@ local repeats = tonumber(A.repeats or "3")
 local python = A.python ~= "" and A.python or nil
 
 -- Row groups (--only): all of them unless a list is given.
-local GROUPS = {"emd2", "floor", "sinkhorn", "log", "converged", "online", "sliced", "dist"}
+local GROUPS = {"emd2", "floor", "sinkhorn", "log", "converged", "online", "sliced", "gauss",
+                "dist"}
 local only
 if A.only and A.only ~= "" then
   only = {}
@@ -396,6 +397,13 @@ if want("sliced") then
              dirs = directions(10, 50),
              repeats = math.max(repeats, 5), budget = 2})
 end
+if want("gauss") then
+  local x, y = data(nmax, 10)
+  bench_row({label = "gaussian empirical map", n = nmax, d = 10, tol = 1e-9,
+             note = function() return "POT: ot.da.OT_mapping_linear; rel.diff of |(A, b)|" end},
+            {op = "gauss_map", n = nmax, d = 10, x = x, y = y, repeats = math.max(repeats, 5),
+             budget = 2})
+end
 if want("dist") then
   local x, y = data(nmax, 10)
   bench_row({label = "ot.dist sqeuclidean", n = nmax, d = 10,
@@ -426,6 +434,9 @@ out([[
 - "to tol 1e-9": one converged solve each (marginal error < 1e-9); objectives to 1e-7.
 - sliced: p = 2, 50 unit directions drawn once and given to both (opts.projections, POT's
   projections=), so the values agree to rounding; the time excludes drawing them.
+- gaussian: the affine Monge map x -> A x + b between the Gaussians fitted to X and Y
+  (ot.gaussian.empirical_bures_wasserstein_mapping; POT 0.8.2: ot.da.OT_mapping_linear),
+  reg = 1e-6 on both; the objective compared is the Frobenius norm of (A, b).
 - online: ot.sinkhorn_divergence with online = true (costs from the coordinates, no n x n
   matrix) and epsilon-scaling; one call, timed once; S is the divergence, err the largest
   L1 marginal error reached; peak = ot.mem().peak of that process (every otlab buffer).

@@ -190,6 +190,13 @@ local ok, err = pcall(function()
       end
       if info.status == "numerical error" then notes[#notes + 1] = "status numerical error" end
     end
+  elseif op == "gauss_map" then
+    need("gaussian.empirical_bures_wasserstein_mapping")
+    load_points()
+    local A, b
+    t, A, b = measure(function() return ot.gaussian.empirical_bures_wasserstein_mapping(X, Y) end,
+                      repeats, budget)
+    obj = math.sqrt(A:norm()^2 + b:norm()^2)
   elseif op == "sliced" then
     need("sliced_wasserstein_distance")
     load_points()

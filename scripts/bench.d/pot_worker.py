@@ -175,6 +175,10 @@ def main():
             P, log = res
             obj = float((P * M).sum())
             extra = " iterations=%d" % (int(log.get("niter", -1)) + 1)
+        elif op == "gauss_map":
+            t, r, _ = measure(lambda: ot.da.OT_mapping_linear(X, Y), repeats, budget)
+            A, bias = r
+            obj = float(np.sqrt((A * A).sum() + (bias * bias).sum()))
         elif op == "sliced":
             dirs = np.load(p["dirs"]) if "dirs" in p else None
             t, obj, _ = measure(lambda: ot.sliced_wasserstein_distance(
