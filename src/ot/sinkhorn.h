@@ -167,8 +167,9 @@ void ot_divergence_opts_init(ot_divergence_opts *o);
  * 1), cost C = |x - y|^2 (POT's sqeuclidean; GeomLoss's p = 2 uses half of
  * it) or |x - y|.  During epsilon-scaling all four potentials take
  * GeomLoss's averaged updates; at the final reg the (a, b) problem
- * alternates full updates and the symmetric problems keep the averaged
- * ones.
+ * alternates over-relaxed updates (the weight adapted to the observed
+ * contraction rate, Thibault et al. 2017) and the symmetric problems keep
+ * the averaged ones until their own error is below tol.
  * *out = S (>= 0 up to rounding for these costs).
  * Memory: online O((n + m) d); dense four cost matrices (n x m twice, n x n,
  * m x m).  OpenMP over rows; the progress callback is called between
