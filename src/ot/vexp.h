@@ -9,7 +9,8 @@
  * in the exponent bits.  Measured accuracy against libm's exp over
  * [-708, 709] (tests/c/sinkhorn.c, 10^6 points): max relative error below
  * 4e-16 (measured 3.15e-16 = 1.4 ulp with AVX-512 or AVX2 + FMA, 3.16e-16
- * for the SSE2 baseline).  Speed: about 6x libm's scalar exp.
+ * for the SSE2 baseline).  Speed: 2.9x libm's scalar exp on 10^6-element
+ * arrays (0.93 vs 2.68 ns per element, AVX-512 clone).
  *
  * Special values: x < -708 gives 0 (the true value is below 3.3e-308 and
  * would be subnormal: flushed), x > 709 gives +inf (slightly early: exp
