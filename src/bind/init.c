@@ -10,6 +10,11 @@ static void (*const openers[])(lua_State *L) = {
   bind_open_rand,
   bind_open_io,
   bind_open_sys,
+  bind_open_cost,
+  bind_open_emd,
+  bind_open_sinkhorn,
+  bind_open_gauss,
+  bind_open_sliced,
 };
 
 int luaopen_ot(lua_State *L) {
