@@ -110,7 +110,9 @@ local function is_info(t)
     n = n + 1
     if type(k) ~= "string" or n > 20 then return false end
     local tv = type(v)
-    if tv ~= "number" and tv ~= "boolean" and tv ~= "string" then return false end
+    if tv ~= "number" and tv ~= "boolean" and tv ~= "string" and not ot.ismat(v) then
+      return false
+    end
     if info_rank[k] then telltale = true end
   end
   return telltale
@@ -118,8 +120,10 @@ end
 
 local format -- forward
 
--- Info tables on one line, headline keys first, numbers with 6 digits.
-local function format_info(t)
+-- Info tables as a compact record, headline keys first, numbers with 6
+-- digits, matrices by their shape only (print info.u to see one), wrapped
+-- to the printer's width.
+local function format_info(t, opts, indent)
   local keys = {}
   for k in next, t do keys[#keys + 1] = k end
   sort(keys, function(a, b)
@@ -130,10 +134,30 @@ local function format_info(t)
   local parts = {}
   for i, k in ipairs(keys) do
     local v = t[k]
-    parts[i] = k .. " = " .. (type(v) == "number" and number(v, true)
-      or type(v) == "string" and quote(v, 60) or tostring(v))
+    local text
+    if type(v) == "number" then
+      text = number(v, true)
+    elseif type(v) == "string" then
+      text = quote(v, 60)
+    elseif ot.ismat(v) then
+      text = "<" .. tostring(v):match("^[^\n]*") .. ">"
+    else
+      text = tostring(v)
+    end
+    parts[i] = k .. " = " .. text
   end
-  return "{" .. concat(parts, ", ") .. "}"
+  local lines, line = {}, "{"
+  for i, part in ipairs(parts) do
+    local piece = part .. (i < #parts and "," or "}")
+    if #line > 1 and #indent + #line + 1 + #piece > opts.width then
+      lines[#lines + 1] = line
+      line = indent .. " " .. piece
+    else
+      line = line .. (#line > 1 and " " or "") .. piece
+    end
+  end
+  lines[#lines + 1] = line
+  return concat(lines, "\n")
 end
 
 local function format_key(k, opts, seen, indent)
@@ -150,7 +174,7 @@ local function format_table(t, opts, seen, indent, depth)
   for _ in next, t do count = count + 1 end
   if count == 0 then return "{}" end
   if depth >= opts.depth then return fmt("{...} (%d %s)", count, count == 1 and "entry" or "entries") end
-  if is_info(t) then return format_info(t) end
+  if is_info(t) then return format_info(t, opts, indent) end
   seen[t] = true
   local items, shown = {}, 0
   local n = 0
