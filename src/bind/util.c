@@ -222,7 +222,9 @@ bmat *bind_checkweights(lua_State *L, int arg, const char *name, size_t n, doubl
   double s = 0.0;
   for (size_t i = 0; i < n; i++) {
     double v = w->m.data[i];
-    if (!isfinite(v)) bind_argerror(L, arg, name, "%s[%zu] = %g is not finite", name, i + 1, v);
+    if (!isfinite(v))
+      bind_argerror(L, arg, name, "%s[%zu] = %s is not finite", name, i + 1,
+                    isnan(v) ? "nan" : v > 0 ? "inf" : "-inf"); /* %g may say "-nan" */
     if (v < 0) bind_argerror(L, arg, name, "%s[%zu] = %g < 0", name, i + 1, v);
     s += v;
   }
