@@ -154,6 +154,13 @@ takes precedence.
 .B NO_COLOR
 When set and not empty, no colours.
 .TP
+.B OMP_WAIT_POLICY
+When unset, otlab sets it to
+.B passive
+(and runs itself again once) so that its OpenMP threads sleep rather than spin
+while they wait; spinning threads slow the kernels several times over when
+another process holds a core.
+.TP
 .B XDG_CONFIG_HOME
 Where the init file is looked for (default
 .IR ~/.config ).
