@@ -212,6 +212,26 @@ t_busy_ctrl_c() {
 }
 check "Ctrl-C stops while true do end; the next command works" t_busy_ctrl_c
 
+t_kernel_ctrl_c() {
+  # A log-domain Sinkhorn that would run for minutes: the kernel polls the
+  # interrupt flag and the binding names where it stopped.
+  type_line s 'X = ot.rand(2000, 2); M = ot.dist(X, X)'
+  wait_prompt s 10 || return 1
+  type_line s 'P = ot.sinkhorn({}, {}, M, 0.001, {method = "log", tol = 0, max_iter = 10^6})'
+  sleep 0.5
+  local t0 t1
+  t0=$(date +%s%N)
+  tm send-keys -t s C-c
+  wait_screen s 'ot.sinkhorn: interrupted at iteration [0-9]+' 5 || return 1
+  wait_prompt s 5 || return 1
+  t1=$(date +%s%N)
+  echo "     (prompt back $(((t1 - t0) / 1000000)) ms after Ctrl-C, polling included)"
+  [ $(((t1 - t0) / 1000000)) -lt 1000 ] || return 1
+  type_line s 'M:shape()'
+  wait_screen s '^2000 +2000$'
+}
+check "Ctrl-C stops a long Sinkhorn kernel; state intact, the next command works" t_kernel_ctrl_c
+
 t_timing() {
   type_line s ':time on'
   wait_screen s '^timing is on$' || return 1
