@@ -258,4 +258,17 @@ static const luaL_Reg cost_funcs[] = {
   {NULL, NULL}
 };
 
+bmat *bind_checkcosts(lua_State *L, int arg) {
+  bmat *M = bind_tomat(L, arg, "M");
+  if (M->m.rows == 0 || M->m.cols == 0)
+    bind_argerror(L, arg, "M", "empty cost matrix (%zux%zu)", M->m.rows, M->m.cols);
+  size_t bi, bj;
+  if (!ot_mat_all_finite(M->m, &bi, &bj)) {
+    double v = OT_AT(M->m, bi, bj);
+    bind_argerror(L, arg, "M", "M[%zu,%zu] = %s is not finite", bi + 1, bj + 1,
+                  isnan(v) ? "nan" : v > 0 ? "inf" : "-inf");
+  }
+  return M;
+}
+
 void bind_open_cost(lua_State *L) { luaL_setfuncs(L, cost_funcs, 0); }

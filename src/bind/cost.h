@@ -1,7 +1,8 @@
 /*
  * cost.h (bindings) -- point-cloud argument checks shared by the bindings
  * that take samples: ot.dist, ot.barycentric_projection, ot.gaussian.*,
- * ot.sliced_wasserstein_distance.  Defined in src/bind/cost.c.
+ * ot.sliced_wasserstein_distance, and of cost matrices for the solvers.
+ * Defined in src/bind/cost.c.
  */
 #ifndef OT_BIND_COST_H
 #define OT_BIND_COST_H
@@ -20,5 +21,13 @@ bmat *bind_checkpoints(lua_State *L, int arg, const char *name);
  * named xname). */
 void bind_checksamedim(lua_State *L, int arg, const char *name, const bmat *Y,
                        const char *xname, const bmat *X);
+
+/*
+ * The cost matrix M at arg (a matrix, or a Lua table of rows): non-empty and
+ * finite, else a "bad argument" error naming the first bad entry
+ * ("M[3,2] = nan is not finite", 1-based).  Shapes against the weights are
+ * the caller's to check.
+ */
+bmat *bind_checkcosts(lua_State *L, int arg);
 
 #endif

@@ -26,20 +26,6 @@ static void *scratch(lua_State *L, size_t count, size_t size, const char *fname)
   return lua_newuserdatauv(L, bytes, 0);
 }
 
-/* The cost matrix M at arg: non-empty and finite. */
-static bmat *checkcosts(lua_State *L, int arg) {
-  bmat *M = bind_tomat(L, arg, "M");
-  if (M->m.rows == 0 || M->m.cols == 0)
-    bind_argerror(L, arg, "M", "empty cost matrix (%zux%zu)", M->m.rows, M->m.cols);
-  size_t bi, bj;
-  if (!ot_mat_all_finite(M->m, &bi, &bj)) {
-    double x = OT_AT(M->m, bi, bj);
-    bind_argerror(L, arg, "M", "M[%zu,%zu] = %s is not finite", bi + 1, bj + 1,
-                  isnan(x) ? "nan" : x > 0 ? "inf" : "-inf");
-  }
-  return M;
-}
-
 /* Squared distances between the points must not overflow. */
 static void checkspan(lua_State *L, int arg, const char *name, const bmat *X, const bmat *Y) {
   double s = 0.0;
@@ -119,7 +105,7 @@ static int emd_common(lua_State *L, int want_plan, const char *fname) {
     n = X->m.rows;
     m = Y->m.rows;
   } else {
-    M = checkcosts(L, 3);
+    M = bind_checkcosts(L, 3);
     n = M->m.rows;
     m = M->m.cols;
   }

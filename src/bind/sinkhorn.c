@@ -55,20 +55,6 @@ static double checkreg(lua_State *L, int arg, const char *name) {
   return r;
 }
 
-/* The cost matrix at arg: non-empty, finite. */
-static bmat *checkcost(lua_State *L, int arg) {
-  bmat *M = bind_tomat(L, arg, "M");
-  if (M->m.rows == 0 || M->m.cols == 0)
-    bind_argerror(L, arg, "M", "empty cost matrix (%zux%zu)", M->m.rows, M->m.cols);
-  size_t bi, bj;
-  if (!ot_mat_all_finite(M->m, &bi, &bj)) {
-    double v = OT_AT(M->m, bi, bj);
-    bind_argerror(L, arg, "M", "M[%zu,%zu] = %s is not finite", bi + 1, bj + 1,
-                  isnan(v) ? "nan" : v > 0 ? "inf" : "-inf");
-  }
-  return M;
-}
-
 /*
  * Weights at arg for a side of n points (checked by bind_checkweights);
  * the error names M's shape when the length is wrong.
@@ -183,7 +169,7 @@ static const char *const sinkhorn_keys[] = {"method", "max_iter", "tol", "f", "g
 static int sinkhorn_common(lua_State *L, int plan, int unbalanced, const char *fname) {
   int opts = unbalanced ? 6 : 5;
   lua_settop(L, opts);
-  bmat *M = checkcost(L, 3);
+  bmat *M = bind_checkcosts(L, 3);
   size_t n = M->m.rows, m = M->m.cols;
   double sa, sb;
   bmat *a = checkweights(L, 1, "a", n, M, &sa);
