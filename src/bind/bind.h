@@ -134,5 +134,6 @@ void bind_open_emd(lua_State *L);
 void bind_open_sinkhorn(lua_State *L);
 void bind_open_gauss(lua_State *L);
 void bind_open_sliced(lua_State *L);
+void bind_open_ui(lua_State *L); /* the sub-table ot.ui (the global `ui`) */
 
 #endif

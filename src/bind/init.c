@@ -15,6 +15,7 @@ static void (*const openers[])(lua_State *L) = {
   bind_open_sinkhorn,
   bind_open_gauss,
   bind_open_sliced,
+  bind_open_ui,
 };
 
 int luaopen_ot(lua_State *L) {

@@ -1,0 +1,770 @@
+/*
+ * plot.c -- text plots drawn into a character grid (see plot.h).
+ *
+ * Everything here is pure rendering: no curses, no Lua, no output except
+ * tui_grid_write's FILE*.  The axes of line plots and scatters share one
+ * layout (frame_layout): title row, optional y label row, the plot area
+ * with y tick labels on its left, the x axis, its tick labels, an optional
+ * x label row and legend rows.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ot/alloc.h"
+#include "ot/ot.h"
+#include "plot.h"
+
+/* ---- the grid ------------------------------------------------------------ */
+
+int tui_grid_init(tui_grid *g, int width, int height, tui_cell *cells) {
+  if (width < 1 || height < 1 || width > TUI_GRID_MAX || height > TUI_GRID_MAX)
+    return OT_EINVAL;
+  g->width = width;
+  g->height = height;
+  g->cells = cells;
+  g->owned = 0;
+  tui_grid_clear(g);
+  return OT_OK;
+}
+
+int tui_grid_new(tui_grid **out, int width, int height) {
+  *out = NULL;
+  if (width < 1 || height < 1 || width > TUI_GRID_MAX || height > TUI_GRID_MAX)
+    return OT_EINVAL;
+  tui_grid *g;
+  int rc = ot_malloc(sizeof *g, &g);
+  if (rc != OT_OK) return rc;
+  tui_cell *cells;
+  rc = ot_malloc((size_t)width * (size_t)height * sizeof *cells, &cells);
+  if (rc != OT_OK) {
+    ot_free(g);
+    return rc;
+  }
+  tui_grid_init(g, width, height, cells);
+  g->owned = 1;
+  *out = g;
+  return OT_OK;
+}
+
+void tui_grid_free(tui_grid *g) {
+  if (!g) return;
+  if (g->owned) ot_free(g->cells);
+  ot_free(g);
+}
+
+void tui_grid_clear(tui_grid *g) {
+  size_t n = (size_t)g->width * (size_t)g->height;
+  for (size_t i = 0; i < n; i++) {
+    g->cells[i].ch[0] = ' ';
+    g->cells[i].ch[1] = '\0';
+    g->cells[i].color = 0;
+  }
+}
+
+void tui_grid_put(tui_grid *g, int x, int y, const char *glyph, int color) {
+  if (x < 0 || y < 0 || x >= g->width || y >= g->height) return;
+  tui_cell *c = &g->cells[(size_t)y * (size_t)g->width + (size_t)x];
+  size_t len = strlen(glyph);
+  if (len > 4) len = 4;
+  memcpy(c->ch, glyph, len);
+  c->ch[len] = '\0';
+  c->color = (unsigned char)color;
+}
+
+void tui_grid_puts(tui_grid *g, int x, int y, const char *s, int color) {
+  char one[2] = {0, 0};
+  for (; *s; s++, x++) {
+    one[0] = *s;
+    tui_grid_put(g, x, y, one, color);
+  }
+}
+
+/* Columns of row y up to its last non-blank cell. */
+static int row_extent(const tui_grid *g, int y) {
+  const tui_cell *row = &g->cells[(size_t)y * (size_t)g->width];
+  int n = g->width;
+  while (n > 0 && strcmp(row[n - 1].ch, " ") == 0) n--;
+  return n;
+}
+
+size_t tui_grid_text_size(const tui_grid *g) {
+  size_t total = 1;
+  for (int y = 0; y < g->height; y++) {
+    int n = row_extent(g, y);
+    const tui_cell *row = &g->cells[(size_t)y * (size_t)g->width];
+    for (int x = 0; x < n; x++) total += strlen(row[x].ch);
+    total += 1;
+  }
+  return total;
+}
+
+int tui_grid_text(const tui_grid *g, char *buf, size_t len) {
+  if (len < tui_grid_text_size(g)) return OT_EINVAL;
+  char *p = buf;
+  for (int y = 0; y < g->height; y++) {
+    int n = row_extent(g, y);
+    const tui_cell *row = &g->cells[(size_t)y * (size_t)g->width];
+    for (int x = 0; x < n; x++) {
+      size_t k = strlen(row[x].ch);
+      memcpy(p, row[x].ch, k);
+      p += k;
+    }
+    *p++ = '\n';
+  }
+  *p = '\0';
+  return OT_OK;
+}
+
+int tui_grid_used_height(const tui_grid *g) {
+  int h = g->height;
+  while (h > 1 && row_extent(g, h - 1) == 0) h--;
+  return h;
+}
+
+int tui_grid_write(const tui_grid *g, FILE *f) {
+  for (int y = 0; y < g->height; y++) {
+    int n = row_extent(g, y);
+    const tui_cell *row = &g->cells[(size_t)y * (size_t)g->width];
+    for (int x = 0; x < n; x++)
+      if (fputs(row[x].ch, f) == EOF) return OT_EIO;
+    if (fputc('\n', f) == EOF) return OT_EIO;
+  }
+  return OT_OK;
+}
+
+void tui_plot_opts_init(tui_plot_opts *o) {
+  o->title = NULL;
+  o->xlabel = NULL;
+  o->ylabel = NULL;
+  o->logy = 0;
+  o->ascii = 0;
+}
+
+/* ---- axes ---------------------------------------------------------------- */
+
+#define TICK_MAX 32
+#define LABEL_LEN 16
+
+typedef struct axis {
+  double lo, hi;   /* the axis range (log10 of the values on a log axis) */
+  int log;
+  int n;           /* number of ticks */
+  double tick[TICK_MAX];          /* positions, in axis units */
+  char label[TICK_MAX][LABEL_LEN];
+} axis;
+
+/* The smallest 1, 2 or 5 times a power of ten that is >= raw (raw > 0). */
+static double nice_step(double raw) {
+  double e = floor(log10(raw));
+  double p = pow(10.0, e);
+  double f = raw / p;
+  double m = f <= 1.0 ? 1.0 : f <= 2.0 ? 2.0 : f <= 5.0 ? 5.0 : 10.0;
+  return m * p;
+}
+
+/* A tick label: "%.6g" without "-0"; 10^e on a log axis. */
+static void tick_label(char *out, double v, int log) {
+  if (log) {
+    int e = (int)lround(v);
+    if (e >= -4 && e <= 4)
+      snprintf(out, LABEL_LEN, "%.6g", pow(10.0, e));
+    else
+      snprintf(out, LABEL_LEN, "1e%d", e);
+    return;
+  }
+  if (v == 0.0) v = 0.0; /* no "-0" */
+  snprintf(out, LABEL_LEN, "%.6g", v);
+}
+
+/*
+ * Fill ax for data in [lo, hi] (finite, lo <= hi; log10 values when log)
+ * with about `target` ticks (>= 2): the range is widened to whole steps
+ * (whole decades on a log axis).  Constant data get a range around the
+ * value.
+ */
+static void axis_build(axis *ax, double lo, double hi, int target, int log) {
+  ax->log = log;
+  if (target < 2) target = 2;
+  if (log) {
+    double a = floor(lo), b = ceil(hi);
+    if (b <= a) b = a + 1;
+    double k = ceil((b - a) / target);
+    while ((b - a) / k + 1 > TICK_MAX) k++;
+    a = floor(a / k) * k;
+    int n = 0;
+    for (double t = a;; t += k) {
+      ax->tick[n++] = t;
+      if (t >= b || n == TICK_MAX) break;
+    }
+    ax->n = n;
+    ax->lo = a;
+    ax->hi = ax->tick[n - 1];
+  } else {
+    if (!(hi > lo)) { /* constant data */
+      double d = lo != 0.0 ? fabs(lo) * 0.1 : 1.0;
+      lo -= d;
+      hi += d;
+    }
+    double step = nice_step((hi - lo) / target);
+    double a = floor(lo / step), b = ceil(hi / step);
+    while (b - a + 1 > TICK_MAX) {
+      step = nice_step(step * 1.5);
+      a = floor(lo / step);
+      b = ceil(hi / step);
+    }
+    if (b <= a) b = a + 1;
+    ax->n = (int)(b - a) + 1;
+    for (int i = 0; i < ax->n; i++) {
+      double t = (a + i) * step;
+      if (fabs(t) < step * 1e-9) t = 0.0;
+      ax->tick[i] = t;
+    }
+    ax->lo = ax->tick[0];
+    ax->hi = ax->tick[ax->n - 1];
+  }
+  for (int i = 0; i < ax->n; i++) tick_label(ax->label[i], ax->tick[i], log);
+}
+
+static int axis_label_width(const axis *ax) {
+  int w = 0;
+  for (int i = 0; i < ax->n; i++) {
+    int k = (int)strlen(ax->label[i]);
+    if (k > w) w = k;
+  }
+  return w;
+}
+
+/* Cell offset 0..cells-1 of the axis value v (lo maps to 0). */
+static int axis_pos(const axis *ax, double v, int cells) {
+  double t = (v - ax->lo) / (ax->hi - ax->lo);
+  return (int)lround(t * (cells - 1));
+}
+
+/* ---- the frame of line plots and scatters ---------------------------------- */
+
+typedef struct frame {
+  int x0, y0;    /* top-left cell of the plot area */
+  int pw, ph;    /* its width and height */
+  axis xa, ya;
+  int legend_y;  /* first legend row */
+} frame;
+
+/* Non-blank text: not NULL and not "". */
+static int has_text(const char *s) { return s && s[0]; }
+
+/* Rows a legend of `count` entries of widths w[] takes on `width` columns. */
+static int legend_rows(const int *w, size_t count, int width) {
+  if (count == 0) return 0;
+  int rows = 1, used = 0;
+  for (size_t i = 0; i < count; i++) {
+    int need = used ? used + 3 + w[i] : w[i];
+    if (used && need > width) {
+      rows++;
+      used = w[i];
+    } else {
+      used = need;
+    }
+  }
+  return rows;
+}
+
+/* Draw legend entries (text[i], glyph colour color[i]) from row y, wrapped. */
+static void legend_draw(tui_grid *g, int x0, int y, char (*text)[64], const int *color,
+                        size_t count) {
+  int x = x0;
+  int width = g->width;
+  for (size_t i = 0; i < count; i++) {
+    int w = (int)strlen(text[i]);
+    if (x > x0 && x + 3 + w > width) {
+      y++;
+      x = x0;
+    } else if (x > x0) {
+      x += 3;
+    }
+    char one[2] = {text[i][0], 0};
+    tui_grid_put(g, x, y, one, color[i]);
+    tui_grid_puts(g, x + 1, y, text[i] + 1, 0);
+    x += w;
+  }
+}
+
+/*
+ * Lay out and draw the axes for data in [xlo, xhi] x [ylo, yhi] (finite;
+ * log10 of y when o->logy) with `lrows` legend rows under everything.
+ * OT_EINVAL when the plot area would be smaller than 2 x 2.
+ */
+static int frame_draw(tui_grid *g, frame *f, double xlo, double xhi, double ylo, double yhi,
+                      int lrows, const tui_plot_opts *o) {
+  int W = g->width, H = g->height;
+  int top = (has_text(o->title) ? 1 : 0) + (has_text(o->ylabel) ? 1 : 0);
+  int bottom = 2 + (has_text(o->xlabel) ? 1 : 0) + lrows;
+  f->ph = H - top - bottom;
+  if (f->ph < 2) return OT_EINVAL;
+  axis_build(&f->ya, ylo, yhi, f->ph / 3, o->logy);
+  int margin = axis_label_width(&f->ya) + 1;
+  f->x0 = margin + 1;
+  f->pw = W - f->x0;
+  if (f->pw < 2) return OT_EINVAL;
+  f->y0 = top;
+  /* x ticks: as many as fit with a space between labels */
+  int target = f->pw / 10;
+  for (;;) {
+    axis_build(&f->xa, xlo, xhi, target, 0);
+    int lw = axis_label_width(&f->xa);
+    if (target <= 2 || f->xa.n * (lw + 1) <= f->pw + lw) break;
+    target--;
+  }
+  tui_grid_clear(g);
+  if (has_text(o->title)) {
+    int len = (int)strlen(o->title);
+    tui_grid_puts(g, len < W ? (W - len) / 2 : 0, 0, o->title, 0);
+  }
+  if (has_text(o->ylabel)) tui_grid_puts(g, 0, top - 1, o->ylabel, 0);
+  /* y axis, ticks and labels */
+  int axis_x = f->x0 - 1;
+  for (int r = 0; r < f->ph; r++) tui_grid_put(g, axis_x, f->y0 + r, "|", 0);
+  int last_row = -1;
+  for (int i = 0; i < f->ya.n; i++) {
+    int r = f->y0 + f->ph - 1 - axis_pos(&f->ya, f->ya.tick[i], f->ph);
+    tui_grid_put(g, axis_x, r, "+", 0);
+    if (r == last_row) continue;
+    last_row = r;
+    int len = (int)strlen(f->ya.label[i]);
+    tui_grid_puts(g, margin - 1 - len, r, f->ya.label[i], 0);
+  }
+  /* x axis, ticks and labels */
+  int ay = f->y0 + f->ph;
+  tui_grid_put(g, axis_x, ay, "+", 0);
+  for (int c = 0; c < f->pw; c++) tui_grid_put(g, f->x0 + c, ay, "-", 0);
+  int last_end = -1;
+  for (int i = 0; i < f->xa.n; i++) {
+    int c = f->x0 + axis_pos(&f->xa, f->xa.tick[i], f->pw);
+    tui_grid_put(g, c, ay, "+", 0);
+    int len = (int)strlen(f->xa.label[i]);
+    int start = c - (len - 1) / 2;
+    if (start + len > W) start = W - len;
+    if (start < 0) start = 0;
+    if (start <= last_end) continue;
+    tui_grid_puts(g, start, ay + 1, f->xa.label[i], 0);
+    last_end = start + len;
+  }
+  int y = ay + 2;
+  if (has_text(o->xlabel)) {
+    int len = (int)strlen(o->xlabel);
+    int start = f->x0 + (f->pw - len) / 2;
+    if (start + len > W) start = W - len;
+    if (start < 0) start = 0;
+    tui_grid_puts(g, start, y, o->xlabel, 0);
+    y++;
+  }
+  f->legend_y = y;
+  return OT_OK;
+}
+
+/*
+ * frame_draw with room for a legend of nleg entries of widths w[] wrapped
+ * under the plot area: the legend's width depends on the y labels, which
+ * depend on the rows left, so settle the layout in a few rounds.
+ */
+static int frame_with_legend(tui_grid *g, frame *f, double xlo, double xhi, double ylo,
+                             double yhi, const int *w, size_t nleg, const tui_plot_opts *o) {
+  int lrows = legend_rows(w, nleg, g->width - 8 > 8 ? g->width - 8 : 8);
+  for (int round = 0; round < 3; round++) {
+    int rc = frame_draw(g, f, xlo, xhi, ylo, yhi, lrows, o);
+    if (rc != OT_OK) return rc;
+    int need = legend_rows(w, nleg, g->width - f->x0);
+    if (need == lrows) break;
+    lrows = need;
+  }
+  return OT_OK;
+}
+
+/* Plot cell of the point (x, y) (y already log10 on a log axis). */
+static void frame_cell(const frame *f, double x, double y, int *cx, int *cy) {
+  *cx = f->x0 + axis_pos(&f->xa, x, f->pw);
+  *cy = f->y0 + f->ph - 1 - axis_pos(&f->ya, y, f->ph);
+}
+
+/* The plotted y of a value: log10 on a log axis; 0 when it is not shown. */
+static int plot_y(double y, int logy, double *out) {
+  if (!isfinite(y)) return 0;
+  if (logy) {
+    if (!(y > 0)) return 0;
+    y = log10(y);
+  }
+  *out = y;
+  return 1;
+}
+
+/* ---- line plots ------------------------------------------------------------ */
+
+static const char series_glyphs[] = "*+ox#@%&=~";
+
+/* Join cells (c0, r0) and (c1, r1) with glyph g: a DDA over the longer side. */
+static void draw_segment(tui_grid *g, int c0, int r0, int c1, int r1, const char *glyph,
+                         int color) {
+  int dc = c1 - c0, dr = r1 - r0;
+  int steps = abs(dc) > abs(dr) ? abs(dc) : abs(dr);
+  if (steps == 0) {
+    tui_grid_put(g, c0, r0, glyph, color);
+    return;
+  }
+  for (int k = 0; k <= steps; k++) {
+    int c = c0 + (int)lround((double)dc * k / steps);
+    int r = r0 + (int)lround((double)dr * k / steps);
+    tui_grid_put(g, c, r, glyph, color);
+  }
+}
+
+int tui_plot_lines(tui_grid *g, const tui_series *s, size_t nseries, const tui_plot_opts *o) {
+  tui_plot_opts defaults;
+  if (!o) {
+    tui_plot_opts_init(&defaults);
+    o = &defaults;
+  }
+  if (nseries == 0) return OT_EINVAL;
+  /* data range over the points that are shown */
+  double xlo = INFINITY, xhi = -INFINITY, ylo = INFINITY, yhi = -INFINITY;
+  for (size_t k = 0; k < nseries; k++) {
+    for (size_t i = 0; i < s[k].n; i++) {
+      double x = s[k].x ? s[k].x[i] : (double)(i + 1), y;
+      if (!isfinite(x) || !plot_y(s[k].y[i], o->logy, &y)) continue;
+      if (x < xlo) xlo = x;
+      if (x > xhi) xhi = x;
+      if (y < ylo) ylo = y;
+      if (y > yhi) yhi = y;
+    }
+  }
+  if (xlo > xhi) { /* nothing to show: empty axes */
+    xlo = 0.0;
+    xhi = 1.0;
+    ylo = 0.0;
+    yhi = 1.0;
+  }
+  /* legend: "<glyph> <name>" per series when there are several */
+  size_t nleg = nseries > 1 ? nseries : 0;
+  if (nleg > TICK_MAX) nleg = TICK_MAX;
+  char text[TICK_MAX][64];
+  int width[TICK_MAX], color[TICK_MAX];
+  for (size_t k = 0; k < nleg; k++) {
+    char glyph = series_glyphs[k % (sizeof series_glyphs - 1)];
+    if (s[k].label)
+      snprintf(text[k], sizeof text[k], "%c %s", glyph, s[k].label);
+    else
+      snprintf(text[k], sizeof text[k], "%c series %zu", glyph, k + 1);
+    width[k] = (int)strlen(text[k]);
+    color[k] = (int)(k % 255) + 1;
+  }
+  frame f;
+  int rc = frame_with_legend(g, &f, xlo, xhi, ylo, yhi, width, nleg, o);
+  if (rc != OT_OK) return rc;
+  for (size_t k = 0; k < nseries; k++) {
+    char glyph[2] = {series_glyphs[k % (sizeof series_glyphs - 1)], 0};
+    int col = (int)(k % 255) + 1;
+    int have_prev = 0, pc = 0, pr = 0;
+    for (size_t i = 0; i < s[k].n; i++) {
+      double x = s[k].x ? s[k].x[i] : (double)(i + 1), y;
+      if (!isfinite(x) || !plot_y(s[k].y[i], o->logy, &y)) {
+        have_prev = 0; /* a gap breaks the line */
+        continue;
+      }
+      int c, r;
+      frame_cell(&f, x, y, &c, &r);
+      if (have_prev)
+        draw_segment(g, pc, pr, c, r, glyph, col);
+      else
+        tui_grid_put(g, c, r, glyph, col);
+      have_prev = 1;
+      pc = c;
+      pr = r;
+    }
+  }
+  legend_draw(g, f.x0, f.legend_y, text, color, nleg);
+  return OT_OK;
+}
+
+/* ---- heatmaps ---------------------------------------------------------------- */
+
+static const char shade_ramp[] = " .:-=+*#%@";
+#define SHADES 10
+
+/*
+ * Mean of the block [r0, r1) x [c0, c1) of m into *out; 0 when the block
+ * holds a NaN or an infinity.
+ */
+static int block_mean(ot_mat m, size_t r0, size_t r1, size_t c0, size_t c1, double *out) {
+  double sum = 0.0;
+  for (size_t i = r0; i < r1; i++) {
+    const double *row = m.data + i * m.ld;
+    for (size_t j = c0; j < c1; j++) {
+      if (!isfinite(row[j])) return 0;
+      sum += row[j];
+    }
+  }
+  *out = sum / ((double)(r1 - r0) * (double)(c1 - c0));
+  return 1;
+}
+
+int tui_plot_heatmap(tui_grid *g, ot_mat m, const tui_plot_opts *o) {
+  tui_plot_opts defaults;
+  if (!o) {
+    tui_plot_opts_init(&defaults);
+    o = &defaults;
+  }
+  if (m.rows == 0 || m.cols == 0) return OT_EINVAL;
+  int W = g->width, H = g->height;
+  char rlabel[24], clabel[24];
+  snprintf(rlabel, sizeof rlabel, "%zu", m.rows);
+  snprintf(clabel, sizeof clabel, "%zu", m.cols);
+  int margin = (int)strlen(rlabel);
+  int x0 = margin + 1;
+  int top = (has_text(o->title) ? 1 : 0) + 1; /* title, column labels */
+  int avail_w = W - x0, avail_h = H - top - 1;  /* the colour bar row */
+  if (avail_w < 1 || avail_h < 1) return OT_EINVAL;
+  /* cells: two columns per element when it fits, else one, else blocks */
+  size_t nr = m.rows <= (size_t)avail_h ? m.rows : (size_t)avail_h;
+  size_t nc, sx = 1;
+  if (m.cols * 2 <= (size_t)avail_w) {
+    nc = m.cols;
+    sx = 2;
+  } else {
+    nc = m.cols <= (size_t)avail_w ? m.cols : (size_t)avail_w;
+  }
+  /* pass 1: range of the shown (block-mean) values */
+  double lo = INFINITY, hi = -INFINITY;
+  int any_bad = 0;
+  for (size_t i = 0; i < nr; i++) {
+    size_t r0 = i * m.rows / nr, r1 = (i + 1) * m.rows / nr;
+    for (size_t j = 0; j < nc; j++) {
+      size_t c0 = j * m.cols / nc, c1 = (j + 1) * m.cols / nc;
+      double v;
+      if (!block_mean(m, r0, r1, c0, c1, &v)) {
+        any_bad = 1;
+        continue;
+      }
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+  }
+  tui_grid_clear(g);
+  if (has_text(o->title)) {
+    int len = (int)strlen(o->title);
+    tui_grid_puts(g, len < W ? (W - len) / 2 : 0, 0, o->title, 0);
+  }
+  /* column indices over the first and the last column */
+  int cy = top - 1;
+  int last_col = x0 + (int)(nc * sx) - 1;
+  tui_grid_puts(g, x0, cy, "1", 0);
+  int clen = (int)strlen(clabel);
+  if (m.cols > 1 && last_col - clen + 1 > x0 + 1) tui_grid_puts(g, last_col - clen + 1, cy, clabel, 0);
+  /* row indices by the first and the last row */
+  tui_grid_puts(g, margin - 1, top, "1", 0);
+  if (nr > 1) tui_grid_puts(g, 0, top + (int)nr - 1, rlabel, 0);
+  /* pass 2: the cells */
+  for (size_t i = 0; i < nr; i++) {
+    size_t r0 = i * m.rows / nr, r1 = (i + 1) * m.rows / nr;
+    for (size_t j = 0; j < nc; j++) {
+      size_t c0 = j * m.cols / nc, c1 = (j + 1) * m.cols / nc;
+      double v;
+      char glyph[2] = {'?', 0};
+      int level = -1;
+      if (block_mean(m, r0, r1, c0, c1, &v)) {
+        if (hi > lo) {
+          level = (int)floor((v - lo) / (hi - lo) * SHADES);
+          if (level >= SHADES) level = SHADES - 1;
+          if (level < 0) level = 0;
+        } else {
+          level = SHADES / 2;
+        }
+        glyph[0] = shade_ramp[level];
+      }
+      for (size_t k = 0; k < sx; k++)
+        tui_grid_put(g, x0 + (int)(j * sx + k), top + (int)i, glyph, level + 1);
+    }
+  }
+  /* the colour bar: ramp and value range, then what fits of the '?' note
+   * and the block size */
+  char bar[160], part[64];
+  if (lo <= hi)
+    snprintf(bar, sizeof bar, "[%s] %.4g .. %.4g", shade_ramp, lo, hi);
+  else
+    snprintf(bar, sizeof bar, "[%s] no finite values", shade_ramp);
+  if (any_bad && strlen(bar) + 11 <= (size_t)W) strcat(bar, ", ?=nan/inf");
+  if (nr < m.rows || nc < m.cols) {
+    snprintf(part, sizeof part, ", means of %zux%zu blocks", (m.rows + nr - 1) / nr,
+             (m.cols + nc - 1) / nc);
+    if (strlen(bar) + strlen(part) <= (size_t)W) strcat(bar, part);
+  }
+  tui_grid_puts(g, 0, top + (int)nr, bar, 0);
+  return OT_OK;
+}
+
+/* ---- scatters -------------------------------------------------------------------- */
+
+static const char class_letters[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* Index of v in the sorted distinct values cls[0..n). */
+static size_t class_index(const double *cls, size_t n, double v) {
+  size_t a = 0, b = n;
+  while (a + 1 < b) {
+    size_t mid = (a + b) / 2;
+    if (cls[mid] <= v) a = mid; else b = mid;
+  }
+  return a;
+}
+
+int tui_plot_scatter(tui_grid *g, ot_mat X, const double *labels, const tui_plot_opts *o) {
+  tui_plot_opts defaults;
+  if (!o) {
+    tui_plot_opts_init(&defaults);
+    o = &defaults;
+  }
+  if (X.cols != 2) return OT_EINVAL;
+  size_t n = X.rows;
+  double *cls = NULL;
+  size_t ncls = 0;
+  int digits = 1, rc = OT_OK;
+  if (labels && n > 0) {
+    rc = ot_alloc_doubles(n, 1, &cls);
+    if (rc != OT_OK) return rc;
+    for (size_t i = 0; i < n; i++) {
+      double v = labels[i];
+      cls[i] = isnan(v) ? INFINITY : v; /* NaN would break the ordering */
+      if (!(v >= 0 && v <= 9 && v == floor(v))) digits = 0;
+    }
+    qsort(cls, n, sizeof *cls, cmp_double);
+    for (size_t i = 0; i < n; i++)
+      if (ncls == 0 || cls[i] != cls[ncls - 1]) cls[ncls++] = cls[i];
+  }
+  /* the legend */
+  size_t nleg = ncls > 0 ? (digits ? 1 : (ncls < TICK_MAX ? ncls : TICK_MAX)) : 0;
+  char text[TICK_MAX][64];
+  int width[TICK_MAX], color[TICK_MAX];
+  if (ncls > 0 && digits) {
+    int k = snprintf(text[0], sizeof text[0], "classes:");
+    for (size_t c = 0; c < ncls && k < 60; c++) k += snprintf(text[0] + k, sizeof text[0] - (size_t)k, " %d", (int)cls[c]);
+    width[0] = k;
+    color[0] = 0;
+  } else {
+    for (size_t c = 0; c < nleg; c++) {
+      char glyph = c < sizeof class_letters - 1 ? class_letters[c] : '+';
+      if (c == TICK_MAX - 1 && ncls > TICK_MAX)
+        snprintf(text[c], sizeof text[c], "%c=... (%zu classes)", glyph, ncls);
+      else
+        snprintf(text[c], sizeof text[c], "%c=%.6g", glyph, cls[c]);
+      width[c] = (int)strlen(text[c]);
+      color[c] = (int)(c % 255) + 1;
+    }
+  }
+  /* data range */
+  double xlo = INFINITY, xhi = -INFINITY, ylo = INFINITY, yhi = -INFINITY;
+  for (size_t i = 0; i < n; i++) {
+    double x = OT_AT(X, i, 0), y;
+    if (!isfinite(x) || !plot_y(OT_AT(X, i, 1), o->logy, &y)) continue;
+    if (x < xlo) xlo = x;
+    if (x > xhi) xhi = x;
+    if (y < ylo) ylo = y;
+    if (y > yhi) yhi = y;
+  }
+  if (xlo > xhi) {
+    xlo = 0.0;
+    xhi = 1.0;
+    ylo = 0.0;
+    yhi = 1.0;
+  }
+  frame f;
+  rc = frame_with_legend(g, &f, xlo, xhi, ylo, yhi, width, nleg, o);
+  if (rc != OT_OK) goto done;
+  for (size_t i = 0; i < n; i++) {
+    double x = OT_AT(X, i, 0), y;
+    if (!isfinite(x) || !plot_y(OT_AT(X, i, 1), o->logy, &y)) continue;
+    char glyph[2] = {'*', 0};
+    int col = 0;
+    if (ncls > 0) {
+      double v = isnan(labels[i]) ? INFINITY : labels[i];
+      size_t c = class_index(cls, ncls, v);
+      glyph[0] = digits ? (char)('0' + (int)v)
+                        : c < sizeof class_letters - 1 ? class_letters[c] : '+';
+      col = (int)(c % 255) + 1;
+    }
+    int cx, cy;
+    frame_cell(&f, x, y, &cx, &cy);
+    tui_grid_put(g, cx, cy, glyph, col);
+  }
+  if (nleg > 0) {
+    if (digits) {
+      tui_grid_puts(g, f.x0, f.legend_y, text[0], 0);
+    } else {
+      legend_draw(g, f.x0, f.legend_y, text, color, nleg);
+    }
+  }
+done:
+  ot_free(cls);
+  return rc;
+}
+
+/* ---- sparklines ------------------------------------------------------------------ */
+
+static const char *const spark_utf8[8] = {"\u2581", "\u2582", "\u2583", "\u2584",
+                                          "\u2585", "\u2586", "\u2587", "\u2588"};
+static const char spark_ascii[] = "_.-~=+*#";
+
+size_t tui_sparkline_size(size_t n, size_t width, int ascii) {
+  size_t cells = width > 0 && width < n ? width : n;
+  return cells * (ascii ? 1 : 3) + 1;
+}
+
+/* Mean of the finite values of v[a..b); 0 when there is none. */
+static int group_mean(const double *v, size_t a, size_t b, double *out) {
+  double sum = 0.0;
+  size_t k = 0;
+  for (size_t i = a; i < b; i++)
+    if (isfinite(v[i])) {
+      sum += v[i];
+      k++;
+    }
+  if (k == 0) return 0;
+  *out = sum / (double)k;
+  return 1;
+}
+
+int tui_sparkline(char *buf, size_t len, const double *v, size_t n, size_t width, int ascii) {
+  if (!buf || len < tui_sparkline_size(n, width, ascii)) return OT_EINVAL;
+  size_t cells = width > 0 && width < n ? width : n;
+  double lo = INFINITY, hi = -INFINITY;
+  for (size_t c = 0; c < cells; c++) {
+    double m;
+    if (!group_mean(v, c * n / cells, (c + 1) * n / cells, &m)) continue;
+    if (m < lo) lo = m;
+    if (m > hi) hi = m;
+  }
+  char *p = buf;
+  for (size_t c = 0; c < cells; c++) {
+    double m;
+    if (!group_mean(v, c * n / cells, (c + 1) * n / cells, &m)) {
+      *p++ = ' ';
+      continue;
+    }
+    int level = 3;
+    if (hi > lo) {
+      level = (int)floor((m - lo) / (hi - lo) * 8);
+      if (level > 7) level = 7;
+      if (level < 0) level = 0;
+    }
+    if (ascii) {
+      *p++ = spark_ascii[level];
+    } else {
+      memcpy(p, spark_utf8[level], 3);
+      p += 3;
+    }
+  }
+  *p = '\0';
+  return OT_OK;
+}
