@@ -531,6 +531,7 @@ function help(what)
     for k, v in next, ot do
       if v == what and type(k) == "string" then name = "ot." .. k end
     end
+    if what == ui and ui ~= nil then name = "ui" end -- ot.ui is the global ui
     if not name then name = type_name(getmetatable(what)) end
     if not name then print("no help for this " .. tw) return end
   else

@@ -166,4 +166,12 @@ local r = ui.plot({1, 2, 3}, {width = 30, height = 8})
 io.write = old
 assert(r == nil and #out == 1 and out[1] == ui.plot({1, 2, 3}, {width = 30, height = 8, print = false}))
 
+-- help(ui) lists the functions with their summaries
+out = {}
+local old_print = print
+print = function(...) out[#out + 1] = table.concat({...}, "\t") end
+help(ui)
+print = old_print
+assert(out[1] and out[1]:find("ui.plot%s+Line plot") and out[1]:find("ui.sparkline"), out[1])
+
 print("OK")
