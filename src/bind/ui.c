@@ -11,6 +11,7 @@
  * a function called from C in the ot table and name it "?").
  */
 #include <langinfo.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -308,9 +309,9 @@ static int ui_scatter_impl(lua_State *L) {
       bind_argerror(L, labels_arg, "labels", "has %zu entries, needs %zu (one per point)", nl,
                     b->m.rows);
     for (size_t i = 0; i < nl; i++)
-      if (lab[i] != (double)(lua_Integer)lab[i] || lab[i] > 1e15 || lab[i] < -1e15)
+      if (!(lab[i] >= -1e15 && lab[i] <= 1e15) || lab[i] != floor(lab[i]))
         bind_argerror(L, labels_arg, "labels", "labels[%zu] = %g is not an integer", i + 1,
-                      lab[i]);
+                      isnan(lab[i]) ? NAN : lab[i]); /* %g of a NaN may say "-nan" */
   }
   int w, h;
   ui_size(L, opts, &w, &h);

@@ -142,6 +142,23 @@ void tui_plot_opts_init(tui_plot_opts *o) {
   o->ascii = 0;
 }
 
+/* ---- scaling ----------------------------------------------------------------- */
+
+/* (v - lo) / (hi - lo) for lo < hi, also when hi - lo overflows. */
+static double unit(double v, double lo, double hi) {
+  if (isfinite(hi - lo)) return (v - lo) / (hi - lo);
+  return (v * 0.5 - lo * 0.5) / (hi * 0.5 - lo * 0.5);
+}
+
+/* The level 0..n-1 of v in [lo, hi] (equal bins); n / 2 when lo == hi. */
+static int level_of(double v, double lo, double hi, int n) {
+  if (!(hi > lo)) return n / 2;
+  double t = unit(v, lo, hi) * n;
+  if (!(t >= 0)) return 0; /* also NaN */
+  if (t >= n - 1) return n - 1;
+  return (int)t;
+}
+
 /* ---- axes ---------------------------------------------------------------- */
 
 #define TICK_MAX 32
@@ -187,6 +204,10 @@ static void tick_label(char *out, double v, int log) {
 static void axis_build(axis *ax, double lo, double hi, int target, int log) {
   ax->log = log;
   if (target < 2) target = 2;
+  /* keep steps and ticks finite: beyond +-1e307 points sit on the edge */
+  if (lo < -1e307) lo = -1e307;
+  if (hi > 1e307) hi = 1e307;
+  if (lo > hi) lo = hi;
   if (log) {
     double a = floor(lo), b = ceil(hi);
     if (b <= a) b = a + 1;
@@ -238,7 +259,9 @@ static int axis_label_width(const axis *ax) {
 
 /* Cell offset 0..cells-1 of the axis value v (lo maps to 0). */
 static int axis_pos(const axis *ax, double v, int cells) {
-  double t = (v - ax->lo) / (ax->hi - ax->lo);
+  double t = unit(v, ax->lo, ax->hi);
+  if (!(t >= 0)) t = 0; /* clamped values (see axis_build), NaN */
+  if (t > 1) t = 1;
   return (int)lround(t * (cells - 1));
 }
 
@@ -495,15 +518,15 @@ static const char shade_ramp[] = " .:-=+*#%@";
  * holds a NaN or an infinity.
  */
 static int block_mean(ot_mat m, size_t r0, size_t r1, size_t c0, size_t c1, double *out) {
-  double sum = 0.0;
+  double sum = 0.0, count = (double)(r1 - r0) * (double)(c1 - c0);
   for (size_t i = r0; i < r1; i++) {
     const double *row = m.data + i * m.ld;
     for (size_t j = c0; j < c1; j++) {
       if (!isfinite(row[j])) return 0;
-      sum += row[j];
+      sum += row[j] / count; /* scaled first: no overflow near DBL_MAX */
     }
   }
-  *out = sum / ((double)(r1 - r0) * (double)(c1 - c0));
+  *out = sum;
   return 1;
 }
 
@@ -571,13 +594,7 @@ int tui_plot_heatmap(tui_grid *g, ot_mat m, const tui_plot_opts *o) {
       char glyph[2] = {'?', 0};
       int level = -1;
       if (block_mean(m, r0, r1, c0, c1, &v)) {
-        if (hi > lo) {
-          level = (int)floor((v - lo) / (hi - lo) * SHADES);
-          if (level >= SHADES) level = SHADES - 1;
-          if (level < 0) level = 0;
-        } else {
-          level = SHADES / 2;
-        }
+        level = level_of(v, lo, hi, SHADES);
         glyph[0] = shade_ramp[level];
       }
       for (size_t k = 0; k < sx; k++)
@@ -723,15 +740,13 @@ size_t tui_sparkline_size(size_t n, size_t width, int ascii) {
 
 /* Mean of the finite values of v[a..b); 0 when there is none. */
 static int group_mean(const double *v, size_t a, size_t b, double *out) {
-  double sum = 0.0;
   size_t k = 0;
-  for (size_t i = a; i < b; i++)
-    if (isfinite(v[i])) {
-      sum += v[i];
-      k++;
-    }
+  for (size_t i = a; i < b; i++) k += isfinite(v[i]) != 0;
   if (k == 0) return 0;
-  *out = sum / (double)k;
+  double sum = 0.0;
+  for (size_t i = a; i < b; i++)
+    if (isfinite(v[i])) sum += v[i] / (double)k; /* scaled first: no overflow */
+  *out = sum;
   return 1;
 }
 
@@ -752,12 +767,7 @@ int tui_sparkline(char *buf, size_t len, const double *v, size_t n, size_t width
       *p++ = ' ';
       continue;
     }
-    int level = 3;
-    if (hi > lo) {
-      level = (int)floor((m - lo) / (hi - lo) * 8);
-      if (level > 7) level = 7;
-      if (level < 0) level = 0;
-    }
+    int level = level_of(m, lo, hi, 8) - (hi > lo ? 0 : 1); /* constant: level 3 */
     if (ascii) {
       *p++ = spark_ascii[level];
     } else {

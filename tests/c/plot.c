@@ -71,6 +71,8 @@ static void test_grid(void) {
   ot_mem_fail_after(0);
 }
 
+static double huge[3] = {-1e308, 1e308, 0};
+
 static void test_lines(void) {
   tui_grid *g = grid(30, 8);
   double y1[4] = {1, 4, 9, 16};
@@ -156,6 +158,12 @@ static void test_lines(void) {
       "  1 +     *\n"
       "    ++--------+--------+\n"
       "     0        2        4\n"));
+  tui_series sh = {NULL, huge, 3, NULL};
+  CHECK("range overflowing a double", tui_plot_lines(g, &sh, 1, NULL) == OT_OK);
+  size_t size = tui_grid_text_size(g);
+  char *buf = malloc(size);
+  CHECK("no nan in the labels", buf && tui_grid_text(g, buf, size) == OT_OK && !strstr(buf, "nan"));
+  free(buf);
   tui_series empty = {NULL, NULL, 0, NULL};
   CHECK("empty series: empty axes", tui_plot_lines(g, &empty, 1, NULL) == OT_OK);
   CHECK("no series refused", tui_plot_lines(g, &s4, 0, NULL) == OT_EINVAL);
@@ -205,6 +213,10 @@ static void test_heatmap(void) {
       "[ .:-=+*#%@] 0 .. 2\n"
       "\n"
       "\n"));
+  ot_mat mh = {1, 3, 3, huge};
+  CHECK("range overflowing a double", tui_plot_heatmap(g, mh, NULL) == OT_OK);
+  CHECK("range overflowing a double: lowest, highest, middle",
+        text_is(g, "  1    3\n1   @@++\n[ .:-=+*#%@] -1e+308\n\n\n\n"));
   ot_mat m0 = {0, 3, 3, M};
   CHECK("empty matrix refused", tui_plot_heatmap(g, m0, NULL) == OT_EINVAL);
   tui_grid_free(g);
@@ -306,6 +318,9 @@ static void test_sparkline(void) {
   CHECK("grouped", tui_sparkline(buf, sizeof buf, v, 8, 4, 1) == OT_OK && strcmp(buf, "_-+#") == 0);
   double c[3] = {2, 2, 2};
   CHECK("constant", tui_sparkline(buf, sizeof buf, c, 3, 0, 1) == OT_OK && strcmp(buf, "~~~") == 0);
+  CHECK("overflowing range", tui_sparkline(buf, sizeof buf, huge, 3, 0, 1) == OT_OK && strcmp(buf, "_#=") == 0);
+  double big[2] = {1e308, 1e308};
+  CHECK("overflowing mean", tui_sparkline(buf, sizeof buf, big, 2, 1, 1) == OT_OK && strcmp(buf, "~") == 0);
   CHECK("empty", tui_sparkline(buf, sizeof buf, c, 0, 0, 0) == OT_OK && buf[0] == '\0');
   CHECK("small buffer", tui_sparkline(buf, 3, v, 9, 0, 1) == OT_EINVAL);
 }

@@ -141,6 +141,8 @@ msg = errmsg(ui.scatter, X, {1, 2})
 assert(msg:find("ui.scatter: bad argument #2 'labels' (has 2 entries, needs 4 (one per point))", 1, true), msg)
 msg = errmsg(ui.scatter, X, {1, 2, 3, 1.5})
 assert(msg:find("ui.scatter: bad argument #2 'labels' (labels[4] = 1.5 is not an integer)", 1, true), msg)
+msg = errmsg(ui.scatter, X, {1, 2, 3, 0 / 0})
+assert(msg:find("(labels[4] = nan is not an integer)", 1, true), msg)
 msg = errmsg(ui.scatter, X, nil, {logy = true})
 assert(msg:find("ui.scatter: bad argument #3 'opts' (unknown option 'logy'", 1, true), msg)
 
