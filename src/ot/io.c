@@ -577,8 +577,8 @@ static int npy_header(const char *h, size_t hlen, char *descr, size_t dcap, int 
  * order; C or Fortran order; 0 to 32 dimensions (see io.h for the result
  * shape).  The payload must be exactly prod(shape) * itemsize bytes.
  */
-int ot_npy_parse(const void *buf, size_t len, const ot_io_opts *o, ot_io_data *d, char *err,
-                 size_t errlen) {
+static int npy_parse(const void *buf, size_t len, const ot_io_opts *o, ot_io_data *d,
+                     char *err, size_t errlen) {
   const unsigned char *b = buf;
   ot_io_opts def;
   char descr[32], shp[128];
@@ -644,14 +644,25 @@ int ot_npy_parse(const void *buf, size_t len, const ot_io_opts *o, ot_io_data *d
     d->total = shape[0];
     d->cols = 1; /* prod(shape[1:]); may overflow only when shape[0] == 0 */
     for (int k = 1; k < ndim; k++)
-      if (ot_mem_size(d->cols, shape[k], 1, &d->cols))
+      if (ot_mem_size(d->cols, shape[k], 1, &d->cols)) {
+        ot_io_data_free(d); /* a failed parse leaves d reset, as io.h promises */
         return fail(OT_EOVERFLOW, err, errlen, "npy: shape %s: the column count overflows",
                     shape_text(shp, sizeof shp, shape, ndim));
+      }
     d->vec = ndim == 1;
   }
   d->rows = d->total < o->limit ? d->total : o->limit;
   rc = convert_array(b + pre + hlen, t, fortran, ndim, shape, o, d, "npy", err, errlen);
   if (rc) ot_io_data_free(d);
+  return rc;
+}
+
+/* The public entry: on failure d is left reset (ot_io_data_init), whichever
+ * check failed, so callers and fuzzers can rely on it. */
+int ot_npy_parse(const void *buf, size_t len, const ot_io_opts *o, ot_io_data *d, char *err,
+                size_t errlen) {
+  int rc = npy_parse(buf, len, o, d, err, errlen);
+  if (rc != OT_OK) ot_io_data_free(d);
   return rc;
 }
 
@@ -687,8 +698,8 @@ static int idx_type(unsigned code, elemtype *t, const char **name) {
  * matrix.  With o->limit only the first `limit` items are converted (the
  * whole size is still checked).
  */
-int ot_idx_parse(const void *buf, size_t len, const ot_io_opts *o, ot_io_data *d, char *err,
-                 size_t errlen) {
+static int idx_parse(const void *buf, size_t len, const ot_io_opts *o, ot_io_data *d,
+                     char *err, size_t errlen) {
   const unsigned char *b = buf;
   ot_io_opts def;
   elemtype t = {0, 0, 0};
@@ -742,12 +753,23 @@ int ot_idx_parse(const void *buf, size_t len, const ot_io_opts *o, ot_io_data *d
   d->vec = ndim == 1;
   d->cols = 1;
   for (int k = 1; k < ndim; k++)
-    if (ot_mem_size(d->cols, shape[k], 1, &d->cols))
+    if (ot_mem_size(d->cols, shape[k], 1, &d->cols)) {
+      ot_io_data_free(d); /* a failed parse leaves d reset, as io.h promises */
       return fail(OT_EOVERFLOW, err, errlen, "idx: dimensions %s: the column count overflows",
                   shape_text(shp, sizeof shp, shape, ndim));
+    }
   d->rows = d->total < o->limit ? d->total : o->limit;
   rc = convert_array(b + hdr, t, 0, ndim, shape, o, d, "idx", err, errlen);
   if (rc) ot_io_data_free(d);
+  return rc;
+}
+
+/* The public entry: on failure d is left reset (ot_io_data_init), whichever
+ * check failed, so callers and fuzzers can rely on it. */
+int ot_idx_parse(const void *buf, size_t len, const ot_io_opts *o, ot_io_data *d, char *err,
+                size_t errlen) {
+  int rc = idx_parse(buf, len, o, d, err, errlen);
+  if (rc != OT_OK) ot_io_data_free(d);
   return rc;
 }
 
@@ -1096,8 +1118,8 @@ static void cls_free(cls_tab *t) {
  * (a label that is not a number) is mapped to classes 0..k-1 in byte order
  * of the names, which are returned in d->classes.
  */
-int ot_csv_parse(const void *buf, size_t len, const ot_io_opts *o, ot_io_data *d, char *err,
-                 size_t errlen) {
+static int csv_parse(const void *buf, size_t len, const ot_io_opts *o, ot_io_data *d,
+                     char *err, size_t errlen) {
   const char *s = buf, *end = s + len;
   const unsigned char *u = buf;
   ot_io_opts def;
@@ -1233,6 +1255,15 @@ done:
   ot_free(f);
   cls_free(&cls);
   if (rc) ot_io_data_free(d);
+  return rc;
+}
+
+/* The public entry: on failure d is left reset (ot_io_data_init), whichever
+ * check failed, so callers and fuzzers can rely on it. */
+int ot_csv_parse(const void *buf, size_t len, const ot_io_opts *o, ot_io_data *d, char *err,
+                size_t errlen) {
+  int rc = csv_parse(buf, len, o, d, err, errlen);
+  if (rc != OT_OK) ot_io_data_free(d);
   return rc;
 }
 

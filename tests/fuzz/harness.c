@@ -98,13 +98,11 @@ static int message_named(const char *err) {
   return 0;
 }
 
-/* 1 when d holds no memory after a failure.  (io.h promises a freshly
- * initialized d; a column-count overflow found by the corpus, e.g. npy
- * shape (0, 2^62, 2^62), still returns with ndim/shape/total/cols set but
- * nothing allocated, so only the memory is checked here for now.) */
+/* 1 when d is as io.h promises after a failure: reset, holding no memory
+ * (the corpus seed npy shape (0, 2^62, 2^62) once left shape fields set). */
 static int data_is_clear(const ot_io_data *d) {
   return !d->x && !d->y && !d->names && !d->label_name && !d->classes && !d->own_x &&
-         !d->own_y && d->rows == 0;
+         !d->own_y && d->rows == 0 && d->cols == 0 && d->total == 0 && d->ndim == 0;
 }
 
 /* Same double: equal bits, or both NaN (a NaN's payload need not survive
