@@ -465,17 +465,8 @@ static void test_faults(void) {
   size_t pi[8], pj[8];
   double mass[8], u[5], v[4];
   ot_emd_result res;
-  size_t live = ot_mem_used();
-  int okall = 1;
-  for (long k = 1; k < 100; k++) {
-    ot_mem_fail_after(k);
-    int rc = ot_emd_solve(&p, NULL, pi, pj, mass, u, v, &res);
-    ot_mem_fail_after(0);
-    if (rc == OT_OK) break;
-    if (rc != OT_ENOMEM) okall = 0;
-    if (ot_mem_used() != live) okall = 0;
-  }
-  CHECK("allocation failures: OT_ENOMEM and nothing held", okall && ot_mem_used() == live);
+  CHECK_FAULT_SWEEP("allocation failures: OT_ENOMEM and nothing held",
+                    ot_emd_solve(&p, NULL, pi, pj, mass, u, v, &res));
 }
 
 int main(void) {

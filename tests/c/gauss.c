@@ -232,22 +232,12 @@ static void test_fault_sweep(void) {
   random_spd(&g, C2, D);
   for (int i = 0; i < 20 * D; i++) X[i] = ot_rng_normal(&g);
   ot_mat C1m = ot_mat_view(C1, D, D), C2m = ot_mat_view(C2, D, D);
-  size_t base = ot_mem_used();
-  for (int which = 0; which < 4; which++) {
-    int ok = 1, done = 0;
-    for (long nth = 1; nth < 50 && !done; nth++) {
-      ot_mem_fail_after(nth);
-      int rc;
-      if (which == 0) rc = ot_gauss_bures(&w, m, C1m, m, C2m, NULL, NULL);
-      else if (which == 1) rc = ot_gauss_map(ot_mat_view(A, D, D), b, m, C1m, m, C2m, NULL, NULL);
-      else if (which == 2) rc = ot_gauss_sqrtm(ot_mat_view(S, D, D), ot_mat_view(Si, D, D), C1m, 1e-10, NULL, NULL);
-      else rc = ot_gauss_empirical(b, ot_mat_view(S, D, D), ot_mat_view(X, 20, D), NULL, 0.0, 1);
-      ot_mem_fail_after(0);
-      ok &= (rc == OT_OK || rc == OT_ENOMEM) && ot_mem_used() == base;
-      done = rc == OT_OK;
-    }
-    CHECK("fault sweep: only OT_OK or OT_ENOMEM, nothing leaked, success reached", ok && done);
-  }
+  for (int which = 0; which < 4; which++)
+    CHECK_FAULT_SWEEP("fault sweep: only OT_OK or OT_ENOMEM, nothing leaked, success reached",
+      which == 0 ? ot_gauss_bures(&w, m, C1m, m, C2m, NULL, NULL)
+      : which == 1 ? ot_gauss_map(ot_mat_view(A, D, D), b, m, C1m, m, C2m, NULL, NULL)
+      : which == 2 ? ot_gauss_sqrtm(ot_mat_view(S, D, D), ot_mat_view(Si, D, D), C1m, 1e-10, NULL, NULL)
+      : ot_gauss_empirical(b, ot_mat_view(S, D, D), ot_mat_view(X, 20, D), NULL, 0.0, 1));
 }
 
 int main(void) {
