@@ -135,5 +135,9 @@ void bind_open_sinkhorn(lua_State *L);
 void bind_open_gauss(lua_State *L);
 void bind_open_sliced(lua_State *L);
 void bind_open_ui(lua_State *L); /* the sub-table ot.ui (the global `ui`) */
+void bind_open_bounds(lua_State *L); /* ot.bounds */
+void bind_open_otdd(lua_State *L);   /* ot.otdd */
+void bind_open_flow(lua_State *L);   /* ot.flow */
+void bind_open_nn(lua_State *L);     /* ot.nn */
 
 #endif

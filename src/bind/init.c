@@ -16,6 +16,10 @@ static void (*const openers[])(lua_State *L) = {
   bind_open_gauss,
   bind_open_sliced,
   bind_open_ui,
+  bind_open_bounds,
+  bind_open_otdd,
+  bind_open_flow,
+  bind_open_nn,
 };
 
 int luaopen_ot(lua_State *L) {

@@ -1,0 +1,4 @@
+/*
+ * flow.c -- particle gradient flows of datasets (specs/flows.md).
+ */
+#include "flow.h"

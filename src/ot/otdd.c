@@ -1,0 +1,4 @@
+/*
+ * otdd.c -- the optimal transport dataset distance (specs/otdd.md).
+ */
+#include "otdd.h"

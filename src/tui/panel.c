@@ -1,0 +1,4 @@
+/*
+ * panel.c -- the live ncurses panel: the only code that includes curses.h.
+ */
+#include "panel.h"

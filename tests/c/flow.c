@@ -1,0 +1,7 @@
+/* Tests of the flow core module. */
+#include "test.h"
+#include "flow.h"
+
+int main(void) {
+  return test_report();
+}
