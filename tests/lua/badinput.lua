@@ -1,0 +1,1 @@
+print("testing badinput")
