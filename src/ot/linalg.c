@@ -110,6 +110,70 @@ done:
   return rc;
 }
 
+int ot_syrk(ot_mat C, double alpha, ot_mat A, int trans, double beta) {
+  size_t n = trans ? A.cols : A.rows, k = trans ? A.rows : A.cols;
+  if (C.rows != n || C.cols != n) return OT_ESHAPE;
+  if (n == 0) return OT_OK;
+  if (k == 0) {
+    for (size_t i = 0; i < n; i++)
+      for (size_t j = 0; j < n; j++) OT_AT(C, i, j) = beta == 0.0 ? 0.0 : beta * OT_AT(C, i, j);
+    return OT_OK;
+  }
+  cblas_dsyrk(CblasRowMajor, CblasUpper, trans ? CblasTrans : CblasNoTrans, (int)n, (int)k, alpha,
+              A.data, (int)A.ld, beta, C.data, (int)C.ld);
+  for (size_t i = 1; i < n; i++) /* mirror the upper triangle */
+    for (size_t j = 0; j < i; j++) OT_AT(C, i, j) = OT_AT(C, j, i);
+  return OT_OK;
+}
+
+int ot_svd(ot_mat s, ot_mat U, ot_mat Vt, ot_mat A) {
+  size_t m = A.rows, n = A.cols, k = m < n ? m : n;
+  double *a = NULL, *u = NULL, *vt = NULL, *sv = NULL;
+  int rc = OT_OK, vecs = U.data || Vt.data;
+  if (s.data && (!is_vector(s) || vec_len(s) != k)) return OT_ESHAPE;
+  if (U.data && (U.rows != m || U.cols != k)) return OT_ESHAPE;
+  if (Vt.data && (Vt.rows != k || Vt.cols != n)) return OT_ESHAPE;
+  if (k == 0) return OT_OK;
+  if ((rc = ot_alloc_doubles(m, n, &a)) || (rc = ot_alloc_doubles(k, 1, &sv))) goto done;
+  if (vecs && ((rc = ot_alloc_doubles(m, k, &u)) || (rc = ot_alloc_doubles(k, n, &vt)))) goto done;
+  ot_mat_copy(ot_mat_view(a, m, n), A);
+  if (LAPACKE_dgesdd(LAPACK_ROW_MAJOR, vecs ? 'S' : 'N', (lapack_int)m, (lapack_int)n, a,
+                     (lapack_int)n, sv, u, (lapack_int)k, vt, (lapack_int)n) != 0) {
+    rc = OT_ELAPACK;
+    goto done;
+  }
+  if (s.data)
+    for (size_t i = 0; i < k; i++) s.data[i * vec_inc(s)] = sv[i];
+  if (U.data) ot_mat_copy(U, ot_mat_view(u, m, k));
+  if (Vt.data) ot_mat_copy(Vt, ot_mat_view(vt, k, n));
+done:
+  ot_free(vt);
+  ot_free(u);
+  ot_free(sv);
+  ot_free(a);
+  return rc;
+}
+
+int ot_qr_r(ot_mat R, ot_mat A) {
+  size_t m = A.rows, n = A.cols, k = m < n ? m : n;
+  double *a = NULL, *tau = NULL;
+  int rc = OT_OK;
+  if (R.rows != k || R.cols != n) return OT_ESHAPE;
+  if (k == 0) return OT_OK;
+  if ((rc = ot_alloc_doubles(m, n, &a)) || (rc = ot_alloc_doubles(k, 1, &tau))) goto done;
+  ot_mat_copy(ot_mat_view(a, m, n), A);
+  if (LAPACKE_dgeqrf(LAPACK_ROW_MAJOR, (lapack_int)m, (lapack_int)n, a, (lapack_int)n, tau) != 0) {
+    rc = OT_ELAPACK;
+    goto done;
+  }
+  for (size_t i = 0; i < k; i++)
+    for (size_t j = 0; j < n; j++) OT_AT(R, i, j) = j >= i ? a[i * n + j] : 0.0;
+done:
+  ot_free(tau);
+  ot_free(a);
+  return rc;
+}
+
 int ot_blas_threads(void) { return openblas_get_num_threads(); }
 
 void ot_blas_set_threads(int n) {

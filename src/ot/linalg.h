@@ -29,6 +29,25 @@ int ot_cholesky(ot_mat L, ot_mat A);
 /* Solve A X = B for square A (copies; A and B unchanged). */
 int ot_solve(ot_mat X, ot_mat A, ot_mat B);
 
+/*
+ * Symmetric rank-k update, both triangles written:
+ * C = alpha * A A^T + beta * C (trans = 0; A is n x k) or
+ * C = alpha * A^T A + beta * C (trans != 0; A is k x n); C is n x n.
+ */
+int ot_syrk(ot_mat C, double alpha, ot_mat A, int trans, double beta);
+/*
+ * Thin SVD of the m x n matrix A = U diag(s) Vt, k = min(m, n): s (k values,
+ * descending), U (m x k) and Vt (k x n), each optional (data NULL).  A is not
+ * modified.  Scratch from ot_malloc; OT_ELAPACK when the SVD fails.
+ */
+int ot_svd(ot_mat s, ot_mat U, ot_mat Vt, ot_mat A);
+/*
+ * The triangular factor R of the QR factorization of the m x n matrix A:
+ * R is min(m, n) x n, upper trapezoidal (zeros below the diagonal), with
+ * A = Q R for some Q with orthonormal columns.  A is not modified.
+ */
+int ot_qr_r(ot_mat R, ot_mat A);
+
 /* Number of threads OpenBLAS uses; set_threads(n <= 0) leaves it. */
 int ot_blas_threads(void);
 void ot_blas_set_threads(int n);
