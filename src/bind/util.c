@@ -9,8 +9,11 @@
 
 #include "bind.h"
 #include "ot/alloc.h"
+#include "panel_hook.h"
 
 volatile sig_atomic_t bind_interrupted = 0;
+
+bind_panel_fn bind_panel_hook = NULL;
 
 static ot_rng session_rng;
 static int rng_ready;
@@ -256,6 +259,10 @@ void bind_check_status(lua_State *L, int rc, const char *fname) {
 int bind_progress(void *ud, const ot_progress *p) {
   bind_progress_ud *u = ud;
   if (bind_interrupted) return 1;
+  if (bind_panel_hook && bind_panel_hook(p)) { /* the panel's c key: as Ctrl-C */
+    bind_interrupted = 1;
+    return 1;
+  }
   if (!u || !u->L || !u->callback) return 0;
   lua_State *L = u->L;
   lua_pushvalue(L, u->callback);

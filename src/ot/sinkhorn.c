@@ -28,6 +28,7 @@
 
 #include "alloc.h"
 #include "linalg.h"
+#include "view.h"
 #include "vexp.h"
 
 #ifdef _OPENMP
@@ -64,30 +65,58 @@ void ot_divergence_opts_init(ot_divergence_opts *o) {
  * Progress pacing: report at the first call, then at most every 10 ms
  * unless `force`; the callback sees the iteration, the error and the
  * elapsed time.  Returns 1 when the callback asks to stop.
+ *
+ * For the live panel the balanced solver also shows its current plan
+ * (an OT_VIEW_PLAN in ot_progress.state) when n m <= SINKHORN_VIEW_MAX:
+ * the plan is rebuilt from the potentials into `plan` at most every
+ * SINKHORN_VIEW_EVERY seconds once the run has lasted that long (quick
+ * calls pay nothing), and reported with every call after that.
  */
+#define SINKHORN_VIEW_MAX ((size_t)1 << 20)
+#define SINKHORN_VIEW_EVERY 0.2
+
 typedef struct pacer {
   ot_progress_fn fn;
   void *ud;
   const char *kernel;
   long max_iter;
   double t0, last;
+  /* the panel's view of the plan: NULL plan when not shown */
+  double *plan;                /* n x m, owned by the solver */
+  ot_view view;
+  const void *st;              /* the kstate or lstate the plan comes from */
+  int log_domain;              /* 1: st is an lstate */
+  double reg;                  /* the reg of the current iterations */
+  double last_plan;            /* ot_clock() of the last rebuild; < 0: never */
+  const double *a, *b;         /* the weights: the objective <a, f> + <b, g> */
 } pacer;
 
 static void pacer_init(pacer *p, const char *kernel, ot_progress_fn fn, void *ud, long max_iter) {
+  memset(p, 0, sizeof *p);
   p->fn = fn;
   p->ud = ud;
   p->kernel = kernel;
   p->max_iter = max_iter;
   p->t0 = ot_clock();
   p->last = -1.0;
+  p->last_plan = -1.0;
 }
+
+static void pacer_fill_plan(pacer *p);
+static double pacer_objective(const pacer *p);
 
 static int pace(pacer *p, long iter, double err, int force) {
   if (!p->fn) return 0;
   double now = ot_clock();
   if (!force && p->last >= 0 && now - p->last < 0.01) return 0;
   p->last = now;
-  ot_progress pr = {p->kernel, iter, p->max_iter, err, NAN, now - p->t0, NULL};
+  if (p->plan && p->st && now - p->t0 >= SINKHORN_VIEW_EVERY &&
+      (force || now - p->last_plan >= SINKHORN_VIEW_EVERY)) {
+    pacer_fill_plan(p);
+    p->last_plan = now;
+  }
+  ot_progress pr = {p->kernel, iter, p->max_iter, err, p->a && p->st ? pacer_objective(p) : NAN,
+                    now - p->t0, p->last_plan >= 0 ? &p->view : NULL};
   return p->fn(p->ud, &pr) != 0;
 }
 
@@ -248,6 +277,9 @@ static int log_loop(lstate *st, double reg, long max_total, int check, const ot_
   double err = NAN;
   size_t n = st->n, m = st->m;
   info->status = OT_SINKHORN_MAX_ITER;
+  pc->st = st; /* the panel's plan comes from these potentials */
+  pc->log_domain = 1;
+  pc->reg = reg;
   for (;;) {
     memcpy(st->gprev, st->g, m * sizeof(double));
     log_col_update(st, reg, &err);
@@ -341,6 +373,48 @@ static void kstate_free(kstate *st) {
   st->K = st->u = NULL;
 }
 
+/*
+ * Rebuild the panel's plan from the solver state: u_i K_ij v_j for the
+ * kernel methods, exp((f_i + g_j - M_ij) / reg) in the log domain.  The
+ * result lands in p->plan (n x m), described by p->view.
+ */
+static void pacer_fill_plan(pacer *p) {
+  if (p->log_domain) {
+    const lstate *st = p->st;
+    for (size_t i = 0; i < st->n; i++)
+      ot_vexp_row(p->plan + i * st->m, st->f[i], st->g, st->M.data + i * st->M.ld, st->m,
+                  1.0 / p->reg);
+    p->view.mat = ot_mat_view(p->plan, st->n, st->m);
+  } else {
+    const kstate *st = p->st;
+    for (size_t i = 0; i < st->n; i++) {
+      const double *kr = st->K + i * st->m;
+      double *pr = p->plan + i * st->m;
+      for (size_t j = 0; j < st->m; j++) pr[j] = st->u[i] * kr[j] * st->v[j];
+    }
+    p->view.mat = ot_mat_view(p->plan, st->n, st->m);
+  }
+  p->view.kind = OT_VIEW_PLAN;
+}
+
+/* The dual objective <a, f> + <b, g> of the current potentials (in the
+ * kernel methods f = alpha + reg log u, g = beta + reg log v). */
+static double pacer_objective(const pacer *p) {
+  double s = 0.0;
+  if (p->log_domain) {
+    const lstate *st = p->st;
+    for (size_t i = 0; i < st->n; i++) if (p->a[i] > 0) s += p->a[i] * st->f[i];
+    for (size_t j = 0; j < st->m; j++) if (p->b[j] > 0) s += p->b[j] * st->g[j];
+  } else {
+    const kstate *st = p->st;
+    for (size_t i = 0; i < st->n; i++)
+      if (p->a[i] > 0) s += p->a[i] * (st->alpha[i] + p->reg * log(st->u[i]));
+    for (size_t j = 0; j < st->m; j++)
+      if (p->b[j] > 0) s += p->b[j] * (st->beta[j] + p->reg * log(st->v[j]));
+  }
+  return s;
+}
+
 static int kstate_init(kstate *st, ot_mat M) {
   size_t n = M.rows, m = M.cols;
   int rc;
@@ -384,6 +458,9 @@ static int kernel_loop(kstate *st, const double *a, const double *b, double reg,
   size_t n = st->n, m = st->m;
   ot_mat K = ot_mat_view(st->K, n, m);
   ot_mat vu = ot_mat_view(st->u, n, 1), vv = ot_mat_view(st->v, m, 1);
+  pc->st = st; /* the panel's plan comes from u, K, v */
+  pc->log_domain = 0;
+  pc->reg = reg;
   ot_mat vKtu = ot_mat_view(st->Ktu, m, 1), vKv = ot_mat_view(st->Kv, n, 1);
   double err = NAN;
   info->status = OT_SINKHORN_MAX_ITER;
@@ -484,7 +561,7 @@ int ot_sinkhorn_solve(ot_mat P, double *f, double *g, const double *a, const dou
   double *own = NULL, *r, *c;
   kstate ks = {0};
   lstate ls = {0};
-  pacer pc;
+  pacer pc = {0}; /* pc.plan is freed at done: */
   int rc = OT_OK, method = o->method, warm = o->f0 && o->g0;
   memset(info, 0, sizeof *info);
   info->err = NAN;
@@ -508,6 +585,12 @@ int ot_sinkhorn_solve(ot_mat P, double *f, double *g, const double *a, const dou
   if (!f) f = own + n + m;
   if (!g) g = own + 2 * n + m;
   pacer_init(&pc, "sinkhorn", o->progress, o->progress_ud, o->max_iter);
+  pc.a = a;
+  pc.b = b;
+  /* the panel's plan: small problems, within the budget, only with a callback */
+  if (o->progress && n * m <= SINKHORN_VIEW_MAX && ot_mem_check(n * m * sizeof(double)) == OT_OK &&
+      (rc = ot_alloc_doubles(n, m, &pc.plan)))
+    goto done;
   double cost = 0.0;
   if (method == OT_SINKHORN_KERNEL || method == OT_SINKHORN_STABILIZED) {
     int stab = method == OT_SINKHORN_STABILIZED;
@@ -577,6 +660,7 @@ done:
   kstate_free(&ks);
   lstate_free(&ls);
   ot_free(own);
+  ot_free(pc.plan);
   return rc;
 }
 

@@ -38,8 +38,10 @@
 #include <lualib.h>
 
 #include "bind/bind.h"
+#include "bind/panel_hook.h"
 #include "ot/alloc.h"
 #include "repl/prompt.h"
+#include "tui/panel.h"
 
 #define PROMPT1 "> "
 #define PROMPT2 "  >> "
@@ -350,6 +352,7 @@ static int docall(lua_State *L, int narg, int nres) {
   int status = lua_pcall(L, narg, nres, base);
   sigaction(SIGINT, &old, NULL);
   if (lua_gethook(L) == lstop) lua_sethook(L, NULL, 0, 0); /* armed too late to fire */
+  tui_panel_chunk_end(); /* the terminal is readline's again; summaries of long runs */
   bind_interrupted = 0;
   lua_remove(L, base);
   return status;
@@ -998,6 +1001,8 @@ int main(int argc, char **argv) {
   const char *term = getenv("TERM");
   color_err = !o.no_color && !(nc && nc[0]) && isatty(STDERR_FILENO) && term &&
               strcmp(term, "dumb") != 0;
+  tui_panel_init(!o.no_panel, !o.no_color && !(nc && nc[0]));
+  bind_panel_hook = tui_panel_progress; /* every binding's progress reaches the panel */
 
   lua_State *L = lua_newstate(ot_mem_lua_alloc, NULL);
   if (!L) {
@@ -1020,6 +1025,7 @@ int main(int argc, char **argv) {
     static char histbuf[PATH_MAX];
     doREPL(L, history_path(&o, histbuf, sizeof histbuf, 1), o.has_v);
   }
+  tui_panel_shutdown();
   lua_close(L);
   globalL = NULL;
   free(o.ops);

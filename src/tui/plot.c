@@ -18,6 +18,8 @@
 
 /* ---- the grid ------------------------------------------------------------ */
 
+static int row_extent(const tui_grid *g, int y);
+
 int tui_grid_init(tui_grid *g, int width, int height, tui_cell *cells) {
   if (width < 1 || height < 1 || width > TUI_GRID_MAX || height > TUI_GRID_MAX)
     return OT_EINVAL;
@@ -60,10 +62,11 @@ void tui_grid_clear(tui_grid *g) {
     g->cells[i].ch[0] = ' ';
     g->cells[i].ch[1] = '\0';
     g->cells[i].color = 0;
+    g->cells[i].bg = 0;
   }
 }
 
-void tui_grid_put(tui_grid *g, int x, int y, const char *glyph, int color) {
+void tui_grid_put2(tui_grid *g, int x, int y, const char *glyph, int color, int bg) {
   if (x < 0 || y < 0 || x >= g->width || y >= g->height) return;
   tui_cell *c = &g->cells[(size_t)y * (size_t)g->width + (size_t)x];
   size_t len = strlen(glyph);
@@ -71,6 +74,91 @@ void tui_grid_put(tui_grid *g, int x, int y, const char *glyph, int color) {
   memcpy(c->ch, glyph, len);
   c->ch[len] = '\0';
   c->color = (unsigned char)color;
+  c->bg = (unsigned char)bg;
+}
+
+void tui_grid_put(tui_grid *g, int x, int y, const char *glyph, int color) {
+  tui_grid_put2(g, x, y, glyph, color, 0);
+}
+
+void tui_grid_blit(tui_grid *g, const tui_grid *src, int x, int y) {
+  for (int r = 0; r < src->height; r++) {
+    if (y + r < 0 || y + r >= g->height) continue;
+    for (int c = 0; c < src->width; c++) {
+      if (x + c < 0 || x + c >= g->width) continue;
+      g->cells[(size_t)(y + r) * (size_t)g->width + (size_t)(x + c)] =
+        src->cells[(size_t)r * (size_t)src->width + (size_t)c];
+    }
+  }
+}
+
+/* ---- colours ------------------------------------------------------------- */
+
+/* Categorical colours (series, classes): blue, orange, green, red, purple,
+ * brown, pink, grey, olive, cyan -- distinct on dark and light screens. */
+static const unsigned char categorical[10] = {33, 208, 40, 196, 135, 130, 205, 245, 142, 44};
+
+/* Viridis-like stops (RGB) of the heat ramp, dark purple to yellow. */
+static const unsigned char heat_stops[9][3] = {
+  {68, 1, 84},    {71, 44, 122},  {59, 81, 139},  {44, 113, 142}, {33, 144, 141},
+  {39, 173, 129}, {92, 200, 99},  {170, 220, 50}, {253, 231, 37}};
+
+/* Nearest level 0..5 of the xterm colour cube for a channel value. */
+static int cube_level(double v) {
+  static const int lv[6] = {0, 95, 135, 175, 215, 255};
+  int best = 0;
+  for (int k = 1; k < 6; k++)
+    if (fabs(v - lv[k]) < fabs(v - lv[best])) best = k;
+  return best;
+}
+
+int tui_color_xterm(int c) {
+  if (c <= 0 || c > 255) return -1;
+  if (c < TUI_HEAT0) return categorical[(c - 1) % 10];
+  int l = c - TUI_HEAT0;
+  if (l >= TUI_HEAT_LEVELS) l = TUI_HEAT_LEVELS - 1;
+  /* interpolate the stops, then the nearest colour of the 6x6x6 cube */
+  double t = (double)l / (TUI_HEAT_LEVELS - 1) * 8.0;
+  int k = (int)t;
+  if (k > 7) k = 7;
+  double f = t - k;
+  int rgb[3];
+  for (int ch = 0; ch < 3; ch++)
+    rgb[ch] = cube_level(heat_stops[k][ch] * (1 - f) + heat_stops[k + 1][ch] * f);
+  return 16 + 36 * rgb[0] + 6 * rgb[1] + rgb[2];
+}
+
+/* Append s to buf at *pos when it fits in len (the count grows anyway). */
+static void emit(char *buf, size_t len, size_t *pos, const char *s) {
+  size_t k = strlen(s);
+  if (*pos + k < len) memcpy(buf + *pos, s, k);
+  *pos += k;
+}
+
+size_t tui_grid_ansi(const tui_grid *g, char *buf, size_t len) {
+  size_t pos = 0;
+  for (int y = 0; y < g->height; y++) {
+    int n = row_extent(g, y);
+    const tui_cell *row = &g->cells[(size_t)y * (size_t)g->width];
+    int fg = 0, bg = 0; /* colours in effect */
+    for (int x = 0; x < n; x++) {
+      if (row[x].color != fg || row[x].bg != bg) {
+        char sgr[48];
+        int xf = tui_color_xterm(row[x].color), xb = tui_color_xterm(row[x].bg);
+        int k = snprintf(sgr, sizeof sgr, "\033[0m");
+        if (xf >= 0) k += snprintf(sgr + k, sizeof sgr - (size_t)k, "\033[38;5;%dm", xf);
+        if (xb >= 0) snprintf(sgr + k, sizeof sgr - (size_t)k, "\033[48;5;%dm", xb);
+        if (fg || bg || xf >= 0 || xb >= 0) emit(buf, len, &pos, sgr);
+        fg = row[x].color;
+        bg = row[x].bg;
+      }
+      emit(buf, len, &pos, row[x].ch);
+    }
+    if (fg || bg) emit(buf, len, &pos, "\033[0m");
+    emit(buf, len, &pos, "\n");
+  }
+  if (pos < len) buf[pos] = '\0';
+  return pos + 1;
 }
 
 void tui_grid_puts(tui_grid *g, int x, int y, const char *s, int color) {
@@ -140,6 +228,11 @@ void tui_plot_opts_init(tui_plot_opts *o) {
   o->ylabel = NULL;
   o->logy = 0;
   o->ascii = 0;
+  o->color = 0;
+  o->row_names = NULL;
+  o->col_names = NULL;
+  o->full_rows = 0;
+  o->full_cols = 0;
 }
 
 /* ---- scaling ----------------------------------------------------------------- */
@@ -478,14 +571,14 @@ int tui_plot_lines(tui_grid *g, const tui_series *s, size_t nseries, const tui_p
     else
       snprintf(text[k], sizeof text[k], "%c series %zu", glyph, k + 1);
     width[k] = (int)strlen(text[k]);
-    color[k] = (int)(k % 255) + 1;
+    color[k] = (int)(k % 127) + 1;
   }
   frame f;
   int rc = frame_with_legend(g, &f, xlo, xhi, ylo, yhi, width, nleg, o);
   if (rc != OT_OK) return rc;
   for (size_t k = 0; k < nseries; k++) {
     char glyph[2] = {series_glyphs[k % (sizeof series_glyphs - 1)], 0};
-    int col = (int)(k % 255) + 1;
+    int col = (int)(k % 127) + 1;
     int have_prev = 0, pc = 0, pr = 0;
     for (size_t i = 0; i < s[k].n; i++) {
       double x = s[k].x ? s[k].x[i] : (double)(i + 1), y;
@@ -530,6 +623,11 @@ static int block_mean(ot_mat m, size_t r0, size_t r1, size_t c0, size_t c1, doub
   return 1;
 }
 
+/* Name k of a names array, cut to `max` bytes into out. */
+static void name_cut(char *out, size_t outlen, const char *name, int max) {
+  snprintf(out, outlen, "%.*s", max, name ? name : "");
+}
+
 int tui_plot_heatmap(tui_grid *g, ot_mat m, const tui_plot_opts *o) {
   tui_plot_opts defaults;
   if (!o) {
@@ -537,17 +635,33 @@ int tui_plot_heatmap(tui_grid *g, ot_mat m, const tui_plot_opts *o) {
     o = &defaults;
   }
   if (m.rows == 0 || m.cols == 0) return OT_EINVAL;
+  size_t frows = o->full_rows ? o->full_rows : m.rows;
+  size_t fcols = o->full_cols ? o->full_cols : m.cols;
   int W = g->width, H = g->height;
   char rlabel[24], clabel[24];
-  snprintf(rlabel, sizeof rlabel, "%zu", m.rows);
-  snprintf(clabel, sizeof clabel, "%zu", m.cols);
-  int margin = (int)strlen(rlabel);
-  int x0 = margin + 1;
+  snprintf(rlabel, sizeof rlabel, "%zu", frows);
+  snprintf(clabel, sizeof clabel, "%zu", fcols);
   int top = (has_text(o->title) ? 1 : 0) + 1; /* title, column labels */
-  int avail_w = W - x0, avail_h = H - top - 1;  /* the colour bar row */
+  int avail_h = H - top - 1;                  /* the colour bar row */
+  /* row names apply when every row gets its own line */
+  int rnames = o->row_names && frows == m.rows && m.rows <= (size_t)(avail_h > 0 ? avail_h : 0);
+  int margin = (int)strlen(rlabel);
+  if (rnames) {
+    margin = 1;
+    for (size_t i = 0; i < m.rows; i++) {
+      int k = o->row_names[i] ? (int)strlen(o->row_names[i]) : 0;
+      if (k > margin) margin = k;
+    }
+    if (margin > 12) margin = 12;
+  }
+  int x0 = margin + 1;
+  int avail_w = W - x0;
   if (avail_w < 1 || avail_h < 1) return OT_EINVAL;
+  /* matrix rows per text row: 2 (half blocks) when coloured and too tall */
+  int half = o->color && m.rows > (size_t)avail_h;
+  size_t rows_fit = (size_t)avail_h * (half ? 2 : 1);
   /* cells: two columns per element when it fits, else one, else blocks */
-  size_t nr = m.rows <= (size_t)avail_h ? m.rows : (size_t)avail_h;
+  size_t nr = m.rows <= rows_fit ? m.rows : rows_fit;
   size_t nc, sx = 1;
   if (m.cols * 2 <= (size_t)avail_w) {
     nc = m.cols;
@@ -555,6 +669,8 @@ int tui_plot_heatmap(tui_grid *g, ot_mat m, const tui_plot_opts *o) {
   } else {
     nc = m.cols <= (size_t)avail_w ? m.cols : (size_t)avail_w;
   }
+  int text_rows = half ? (int)((nr + 1) / 2) : (int)nr;
+  int levels = o->color ? TUI_HEAT_LEVELS : SHADES;
   /* pass 1: range of the shown (block-mean) values */
   double lo = INFINITY, hi = -INFINITY;
   int any_bad = 0;
@@ -576,45 +692,99 @@ int tui_plot_heatmap(tui_grid *g, ot_mat m, const tui_plot_opts *o) {
     int len = (int)strlen(o->title);
     tui_grid_puts(g, len < W ? (W - len) / 2 : 0, 0, o->title, 0);
   }
-  /* column indices over the first and the last column */
+  /* column labels: names over their columns, else the first and last index */
   int cy = top - 1;
   int last_col = x0 + (int)(nc * sx) - 1;
-  tui_grid_puts(g, x0, cy, "1", 0);
-  int clen = (int)strlen(clabel);
-  if (m.cols > 1 && last_col - clen + 1 > x0 + 1) tui_grid_puts(g, last_col - clen + 1, cy, clabel, 0);
-  /* row indices by the first and the last row */
-  tui_grid_puts(g, margin - 1, top, "1", 0);
-  if (nr > 1) tui_grid_puts(g, 0, top + (int)nr - 1, rlabel, 0);
+  if (o->col_names && fcols == m.cols && nc == m.cols) {
+    char nm[64];
+    for (size_t j = 0; j < nc; j++) {
+      name_cut(nm, sizeof nm, o->col_names[j], (int)sx);
+      tui_grid_puts(g, x0 + (int)(j * sx), cy, nm, 0);
+    }
+  } else {
+    tui_grid_puts(g, x0, cy, "1", 0);
+    int clen = (int)strlen(clabel);
+    if (fcols > 1 && last_col - clen + 1 > x0 + 1) tui_grid_puts(g, last_col - clen + 1, cy, clabel, 0);
+  }
+  /* row labels: names by their rows, else the first and last index */
+  if (rnames) {
+    char nm[64];
+    for (size_t i = 0; i < nr; i++) {
+      name_cut(nm, sizeof nm, o->row_names[i], margin);
+      tui_grid_puts(g, margin - (int)strlen(nm), top + (int)i, nm, 0);
+    }
+  } else {
+    tui_grid_puts(g, margin - 1, top, "1", 0);
+    if (text_rows > 1) tui_grid_puts(g, margin - (int)strlen(rlabel), top + text_rows - 1, rlabel, 0);
+  }
   /* pass 2: the cells */
   for (size_t i = 0; i < nr; i++) {
     size_t r0 = i * m.rows / nr, r1 = (i + 1) * m.rows / nr;
     for (size_t j = 0; j < nc; j++) {
       size_t c0 = j * m.cols / nc, c1 = (j + 1) * m.cols / nc;
       double v;
-      char glyph[2] = {'?', 0};
       int level = -1;
-      if (block_mean(m, r0, r1, c0, c1, &v)) {
-        level = level_of(v, lo, hi, SHADES);
-        glyph[0] = shade_ramp[level];
+      if (block_mean(m, r0, r1, c0, c1, &v)) level = level_of(v, lo, hi, levels);
+      for (size_t k = 0; k < sx; k++) {
+        int x = x0 + (int)(j * sx + k);
+        if (!o->color) {
+          char glyph[2] = {level < 0 ? '?' : shade_ramp[level], 0};
+          tui_grid_put(g, x, top + (int)i, glyph, level + 1);
+        } else if (!half) {
+          if (level < 0) tui_grid_put(g, x, top + (int)i, "?", 0);
+          else tui_grid_put(g, x, top + (int)i, "\u2588", TUI_HEAT0 + level);
+        } else { /* even rows: foreground of the upper half; odd rows: background */
+          int y = top + (int)(i / 2);
+          if (x >= W) continue;
+          tui_cell *c = &g->cells[(size_t)y * (size_t)W + (size_t)x];
+          if (i % 2 == 0) {
+            if (level < 0) tui_grid_put(g, x, y, "?", 0);
+            else tui_grid_put(g, x, y, "\u2580", TUI_HEAT0 + level);
+          } else if (strcmp(c->ch, "?") != 0) {
+            if (level < 0) tui_grid_put(g, x, y, "?", 0);
+            else c->bg = (unsigned char)(TUI_HEAT0 + level);
+          }
+        }
       }
-      for (size_t k = 0; k < sx; k++)
-        tui_grid_put(g, x0 + (int)(j * sx + k), top + (int)i, glyph, level + 1);
     }
   }
   /* the colour bar: ramp and value range, then what fits of the '?' note
    * and the block size */
   char bar[160], part[64];
+  int by = top + text_rows;
+  if (o->color) {
+    if (lo <= hi)
+      snprintf(bar, sizeof bar, "%.4g ", lo);
+    else
+      snprintf(bar, sizeof bar, "no finite values");
+    tui_grid_puts(g, 0, by, bar, 0);
+    int x = (int)strlen(bar);
+    if (lo <= hi) {
+      for (int l = 0; l < TUI_HEAT_LEVELS; l++) tui_grid_put(g, x++, by, "\u2588", TUI_HEAT0 + l);
+      snprintf(bar, sizeof bar, " %.4g", hi);
+    } else {
+      bar[0] = '\0';
+    }
+    if (any_bad && x + (int)strlen(bar) + 11 <= W) strcat(bar, ", ?=nan/inf");
+    if (nr < m.rows || nc < m.cols || frows > m.rows || fcols > m.cols) {
+      snprintf(part, sizeof part, ", means of %zux%zu blocks", (frows + nr - 1) / nr,
+               (fcols + nc - 1) / nc);
+      if (x + strlen(bar) + strlen(part) <= (size_t)W) strcat(bar, part);
+    }
+    tui_grid_puts(g, x, by, bar, 0);
+    return OT_OK;
+  }
   if (lo <= hi)
     snprintf(bar, sizeof bar, "[%s] %.4g .. %.4g", shade_ramp, lo, hi);
   else
     snprintf(bar, sizeof bar, "[%s] no finite values", shade_ramp);
   if (any_bad && strlen(bar) + 11 <= (size_t)W) strcat(bar, ", ?=nan/inf");
-  if (nr < m.rows || nc < m.cols) {
-    snprintf(part, sizeof part, ", means of %zux%zu blocks", (m.rows + nr - 1) / nr,
-             (m.cols + nc - 1) / nc);
+  if (nr < m.rows || nc < m.cols || frows > m.rows || fcols > m.cols) {
+    snprintf(part, sizeof part, ", means of %zux%zu blocks", (frows + nr - 1) / nr,
+             (fcols + nc - 1) / nc);
     if (strlen(bar) + strlen(part) <= (size_t)W) strcat(bar, part);
   }
-  tui_grid_puts(g, 0, top + (int)nr, bar, 0);
+  tui_grid_puts(g, 0, by, bar, 0);
   return OT_OK;
 }
 
@@ -646,6 +816,7 @@ int tui_plot_scatter(tui_grid *g, ot_mat X, const double *labels, const tui_plot
   if (X.cols != 2) return OT_EINVAL;
   size_t n = X.rows;
   double *cls = NULL;
+  unsigned char *dots = NULL; /* braille bits per plot cell (o->color) */
   size_t ncls = 0;
   int digits = 1, rc = OT_OK;
   if (labels && n > 0) {
@@ -677,7 +848,7 @@ int tui_plot_scatter(tui_grid *g, ot_mat X, const double *labels, const tui_plot
       else
         snprintf(text[c], sizeof text[c], "%c=%.6g", glyph, cls[c]);
       width[c] = (int)strlen(text[c]);
-      color[c] = (int)(c % 255) + 1;
+      color[c] = (int)(c % 127) + 1;
     }
   }
   /* data range */
@@ -699,32 +870,68 @@ int tui_plot_scatter(tui_grid *g, ot_mat X, const double *labels, const tui_plot
   frame f;
   rc = frame_with_legend(g, &f, xlo, xhi, ylo, yhi, width, nleg, o);
   if (rc != OT_OK) goto done;
+  if (o->color && (rc = ot_malloc((size_t)f.pw * (size_t)f.ph, &dots)) != OT_OK) goto done;
+  if (dots) memset(dots, 0, (size_t)f.pw * (size_t)f.ph);
   for (size_t i = 0; i < n; i++) {
     double x = OT_AT(X, i, 0), y;
     if (!isfinite(x) || !plot_y(OT_AT(X, i, 1), o->logy, &y)) continue;
-    char glyph[2] = {'*', 0};
+    char glyph[4] = {'*', 0};
     int col = 0;
     if (ncls > 0) {
       double v = isnan(labels[i]) ? INFINITY : labels[i];
       size_t c = class_index(cls, ncls, v);
       glyph[0] = digits ? (char)('0' + (int)v)
                         : c < sizeof class_letters - 1 ? class_letters[c] : '+';
-      col = (int)(c % 255) + 1;
+      col = (int)(c % 127) + 1;
+    }
+    if (dots) { /* braille: 2 x 4 dots per cell */
+      int dx = axis_pos(&f.xa, x, 2 * f.pw);
+      int dy = 4 * f.ph - 1 - axis_pos(&f.ya, y, 4 * f.ph);
+      unsigned char *d = &dots[(size_t)(dy / 4) * (size_t)f.pw + (size_t)(dx / 2)];
+      *d = (unsigned char)(*d | tui_braille_bit(dx % 2, dy % 4));
+      tui_braille(glyph, *d);
+      tui_grid_put(g, f.x0 + dx / 2, f.y0 + dy / 4, glyph, col);
+      continue;
     }
     int cx, cy;
     frame_cell(&f, x, y, &cx, &cy);
     tui_grid_put(g, cx, cy, glyph, col);
   }
   if (nleg > 0) {
-    if (digits) {
+    if (digits && o->color) { /* each class digit in its colour */
+      tui_grid_puts(g, f.x0, f.legend_y, "classes:", 0);
+      int x = f.x0 + 8;
+      for (size_t c = 0; c < ncls && x + 2 <= g->width; c++, x += 2) {
+        char one[2] = {(char)('0' + (int)cls[c]), 0};
+        tui_grid_put(g, x + 1, f.legend_y, one, (int)(c % 127) + 1);
+      }
+    } else if (digits) {
       tui_grid_puts(g, f.x0, f.legend_y, text[0], 0);
     } else {
       legend_draw(g, f.x0, f.legend_y, text, color, nleg);
     }
   }
 done:
+  ot_free(dots);
   ot_free(cls);
   return rc;
+}
+
+/* ---- braille ------------------------------------------------------------------- */
+
+unsigned tui_braille_bit(int dx, int dy) {
+  /* dots 1, 2, 3, 7 down the left column; 4, 5, 6, 8 down the right */
+  static const unsigned char bit[2][4] = {{0x01, 0x02, 0x04, 0x40}, {0x08, 0x10, 0x20, 0x80}};
+  if (dx < 0 || dx > 1 || dy < 0 || dy > 3) return 0;
+  return bit[dx][dy];
+}
+
+void tui_braille(char out[4], unsigned bits) {
+  unsigned cp = 0x2800u + (bits & 0xFFu); /* three UTF-8 bytes: 1110xxxx 10xxxxxx 10xxxxxx */
+  out[0] = (char)(0xE0u | (cp >> 12));
+  out[1] = (char)(0x80u | ((cp >> 6) & 0x3Fu));
+  out[2] = (char)(0x80u | (cp & 0x3Fu));
+  out[3] = '\0';
 }
 
 /* ---- sparklines ------------------------------------------------------------------ */

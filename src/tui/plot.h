@@ -9,8 +9,11 @@
  * text (one line per row, '\n' after each, no trailing spaces).
  *
  * Colour indices (for a display that has colours; plain text ignores them):
- * 0 is the default colour; series k and class k (0-based) get k + 1; heat
- * level l (0 = lowest of the ramp) gets l + 1.
+ * 0 is the default colour; series k and class k (0-based) get k + 1
+ * (categorical, below TUI_HEAT0); shade-ramp level l (0 = lowest) gets
+ * l + 1; level l of the colour ramp of half-block heatmaps gets
+ * TUI_HEAT0 + l.  tui_color_xterm maps an index to the xterm 256-colour
+ * palette and tui_grid_ansi prints a grid with those colours as SGR escapes.
  *
  * Status codes: OT_OK; OT_EINVAL for a bad size (a grid too small for the
  * plot's axes and labels, an empty matrix, a buffer too small); OT_ENOMEM
@@ -30,8 +33,17 @@
 
 typedef struct tui_cell {
   char ch[5];           /* one code point as UTF-8, NUL-terminated (" " when empty) */
-  unsigned char color;  /* colour index, 0 = default */
+  unsigned char color;  /* foreground colour index, 0 = default */
+  unsigned char bg;     /* background colour index, 0 = default */
 } tui_cell;
+
+/* The colour ramp of half-block heatmaps: TUI_HEAT0 + 0 .. TUI_HEAT0 +
+ * TUI_HEAT_LEVELS - 1, dark to bright (a viridis-like ramp). */
+#define TUI_HEAT0 128
+#define TUI_HEAT_LEVELS 24
+
+/* The xterm 256-colour index of colour index c; -1 for the default (0). */
+int tui_color_xterm(int c);
 
 typedef struct tui_grid {
   int width, height;   /* columns and rows */
@@ -53,8 +65,13 @@ void tui_grid_free(tui_grid *g);
 int tui_grid_init(tui_grid *g, int width, int height, tui_cell *cells);
 /* Blank every cell (a space, colour 0). */
 void tui_grid_clear(tui_grid *g);
-/* Set cell (x, y) to the code point `glyph` (UTF-8); ignored when outside. */
+/* Set cell (x, y) to the code point `glyph` (UTF-8) with foreground
+ * `color` and the default background; ignored when outside. */
 void tui_grid_put(tui_grid *g, int x, int y, const char *glyph, int color);
+/* The same with a background colour index `bg`. */
+void tui_grid_put2(tui_grid *g, int x, int y, const char *glyph, int color, int bg);
+/* Copy src into g with its top-left cell at (x, y), clipped at g's edges. */
+void tui_grid_blit(tui_grid *g, const tui_grid *src, int x, int y);
 /* Write the ASCII string s from (x, y) rightwards, clipped at the edge. */
 void tui_grid_puts(tui_grid *g, int x, int y, const char *s, int color);
 
@@ -67,6 +84,14 @@ int tui_grid_text(const tui_grid *g, char *buf, size_t len);
 int tui_grid_used_height(const tui_grid *g);
 /* The grid as text to f; OT_EIO when writing fails. */
 int tui_grid_write(const tui_grid *g, FILE *f);
+/*
+ * The grid as text with colours: a cell whose colours differ from the
+ * previous cell's is preceded by "ESC[0m" and "ESC[38;5;Nm" / "ESC[48;5;Nm"
+ * (xterm 256 colours, tui_color_xterm), and a line that set a colour ends
+ * with "ESC[0m" before its '\n'.  Writes into buf when len is large enough
+ * and returns the bytes needed, the NUL included (call with len 0 to size).
+ */
+size_t tui_grid_ansi(const tui_grid *g, char *buf, size_t len);
 
 /* ---- plots ------------------------------------------------------------------ */
 
@@ -77,9 +102,19 @@ typedef struct tui_plot_opts {
   const char *ylabel;  /* on a row above the plot, left; NULL for none */
   int logy;            /* 1: log10 y axis; points with y <= 0 are skipped */
   int ascii;           /* 1: ASCII glyphs only (sparklines) */
+  int color;           /* heatmaps: Unicode blocks coloured from the heat ramp
+                          instead of the shade ramp; scatters: braille dots
+                          coloured by class (needs a colour display) */
+  /* heatmaps: names of the rows / columns (NULL: indices); borrowed */
+  const char *const *row_names;
+  const char *const *col_names;
+  /* heatmaps: the matrix drawn is a block reduction of a full_rows x
+   * full_cols matrix, whose indices label the axes (0: the matrix's own) */
+  size_t full_rows, full_cols;
 } tui_plot_opts;
 
-/* Defaults: no title or labels, linear y, Unicode allowed. */
+/* Defaults: no title or labels, linear y, Unicode allowed, no colour, no
+ * names, labels from the matrix's own size. */
 void tui_plot_opts_init(tui_plot_opts *o);
 
 /* One series of a line plot: n points (x[i], y[i]). */
@@ -112,6 +147,17 @@ int tui_plot_lines(tui_grid *g, const tui_series *s, size_t nseries, const tui_p
  * Row indices 1..rows label the left side, column indices 1..cols the top,
  * and the last row is a colour bar with the value range.  OT_EINVAL for an
  * empty matrix or a grid too small (it needs at least one cell of area).
+ *
+ * With o->color the cells are Unicode blocks coloured from the heat ramp
+ * (TUI_HEAT0 + level): a full block per element (two columns per element
+ * when narrow enough) when the rows fit, else upper half blocks "\u2580"
+ * whose foreground shows one row and background the next, so a cell is two
+ * (block-averaged) rows; the colour bar is the ramp itself.
+ * o->row_names / o->col_names (rows / cols strings) replace the indices
+ * when the matrix is not block-averaged on that axis: row names on the left
+ * (at most 12 characters shown), column names over their columns (cut to
+ * the column's width).  o->full_rows / o->full_cols label a reduced matrix
+ * with the indices of the full one.
  */
 int tui_plot_heatmap(tui_grid *g, ot_mat m, const tui_plot_opts *o);
 
@@ -125,8 +171,23 @@ int tui_plot_heatmap(tui_grid *g, ot_mat m, const tui_plot_opts *o);
  * later point overwrites an earlier one in the same cell.  Points with a
  * non-finite coordinate are skipped.  OT_EINVAL when X is not n x 2 or the
  * grid is too small; allocator codes for the class table.
+ *
+ * With o->color the points are braille dots (U+2800 plus the dot bits of
+ * the Unicode braille patterns: 2 x 4 dots per cell), so a cell holds up
+ * to eight points; a cell takes the colour (class + 1) of the last point
+ * drawn in it, and the legend shows each class's glyph in its colour.
  */
 int tui_plot_scatter(tui_grid *g, ot_mat X, const double *labels, const tui_plot_opts *o);
+
+/*
+ * The braille pattern with dot bits `bits` (bit k = dot k + 1 of the
+ * Unicode braille cell: dots 1-3 and 7 down the left column, 4-6 and 8
+ * down the right) as UTF-8 into out (4 bytes, NUL-terminated): U+2800 +
+ * bits.  tui_braille_bit gives the bit of the dot at column dx (0, 1) and
+ * row dy (0..3, top to bottom).
+ */
+void tui_braille(char out[4], unsigned bits);
+unsigned tui_braille_bit(int dx, int dy);
 
 /*
  * Sparkline: one glyph per value of v (n values) from "▁▂▃▄▅▆▇█", or from
