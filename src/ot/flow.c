@@ -1,4 +1,1268 @@
 /*
  * flow.c -- particle gradient flows of datasets (specs/flows.md).
+ *
+ * Layout: option defaults; the soft-min passes of the outer Sinkhorn
+ * (dense or tiled costs, optional barycentric projection); the compat,
+ * converged and exact solves of one OT term; class statistics and
+ * label distances for the fixed-label OTDD; potentials and interactions;
+ * the evaluation of F and its gradient; the flow object and its step.
  */
 #include "flow.h"
+
+#include <float.h>
+#include <math.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "cost.h"
+#include "emd.h"
+#include "gauss.h"
+#include "linalg.h"
+#include "rand.h"
+#include "vexp.h"
+#include "view.h"
+
+#define OMP_MIN_WORK 20000
+/* Above this many doubles of cost matrices a solve switches to tiles. */
+#define DENSE_LIMIT ((size_t)1 << 23)
+
+void ot_flow_opts_init(ot_flow_opts *o) {
+  memset(o, 0, sizeof *o);
+  o->labels = OT_FLOW_FIXED;
+  o->solver = OT_FLOW_CONVERGED;
+  o->debiased = 1;
+  o->eps = 0.1;
+  o->scaling = 0.5;
+  o->lambda_x = 1.0;
+  o->lambda_y = 1.0;
+  o->max_iter = 1000;
+  o->sinkhorn_tol = 1e-6;
+  o->online = -1;
+  o->margin_gap = 1.0;
+  o->box_lo = 0.0;
+  o->box_hi = 1.0;
+  o->width = 1.0;
+  o->step = 0.1;
+  o->optimizer = OT_FLOW_EULER;
+  o->momentum = 0.9;
+  o->beta1 = 0.9;
+  o->beta2 = 0.999;
+  o->adam_eps = 1e-8;
+}
+
+struct ot_flow {
+  ot_flow_opts o;
+  size_t n, d, D, m;     /* D = d (fixed) or 3d (joint) */
+  double *Z, *Znew;      /* n x D particles (joint: label part scaled by ls) */
+  double *X0;            /* n x d starting features */
+  double *lab, *labnew;  /* n labels */
+  size_t *li;            /* fixed: class index of each particle */
+  size_t C1;
+  double *cls1;          /* C1 source label values */
+  double *Y;             /* m x D target */
+  size_t *lj;
+  size_t C2;
+  double *cls2;
+  double *ylab;
+  double *a, *b, *loga, *logb;
+  double ls;             /* joint: sqrt(lambda_y / lambda_x) */
+  /* target class statistics (fixed-label otdd) */
+  double *mu2, *cov2, *sq2, *tr2; /* C2 x d, C2 x d x d (twice), C2 */
+  double *Lyy;           /* C2 x C2, already lambda_y / 2 * W */
+  /* option arrays (copies) */
+  double *quadA, *quadb, *mw, *mpos;
+  size_t *cdims;
+  /* optimizer */
+  double *G, *Gnew, *m1, *m2, *m1new, *m2new;
+  long t;
+  double F, parts[OT_FLOW_NPARTS], gnorm;
+  long solver_iter;
+  /* warm potentials per OT term: f_ba (n), g_ab (m), f_aa (n) */
+  double *warm[2][3], *warmnew[2][3];
+  int have_warm[2], have_warmnew[2];
+  double gbb[2];
+  int have_gbb[2];
+  ot_flow_record *hist;
+  size_t nhist, caphist;
+  ot_rng rng;
+  double *proj;          /* d x 2 */
+  ot_mat projm;
+  ot_view view;
+  long steps;
+  double last_tick, t_start;
+  int in_create;
+};
+
+/* ---- progress ---------------------------------------------------------------- */
+
+/* Report to the progress callback (paced to ~50 ms unless forced). */
+static int tick(ot_flow *f, int force) {
+  if (!f->o.progress) return 0;
+  double now = ot_clock();
+  if (!force && now - f->last_tick < 0.05) return 0;
+  f->last_tick = now;
+  f->view.kind = OT_VIEW_PARTICLES;
+  f->view.mat = ot_mat_block(ot_mat_view(f->Z, f->n, f->D), 0, 0, f->n, f->d);
+  f->view.proj = &f->projm;
+  f->view.labels = f->lab;
+  f->view.title = f->o.title;
+  ot_progress p = {"flow", f->steps, 0, f->gnorm, f->F, now - f->t_start, &f->view};
+  return f->o.progress(f->o.progress_ud, &p) ? OT_ECANCELED : OT_OK;
+}
+
+/* ---- soft-min passes ------------------------------------------------------ */
+
+/*
+ * One block of the outer cost: rows of X against rows of Y,
+ * C_ij = sx |x_i - y_j|^2 + L[li[i] * ldL + lj[j]] (L may be NULL).
+ * C (rows x cols dense) when precomputed, else tiles from coordinates.
+ */
+typedef struct blk {
+  ot_mat X, Y;
+  const size_t *li, *lj;
+  const double *L;
+  size_t ldL;
+  double sx;
+  double *C;
+  double *ynorm;
+} blk;
+
+/* Cost rows [i0, i1) into out ((i1 - i0) x m contiguous). */
+static int cost_tile(const blk *B, size_t i0, size_t i1, double *out) {
+  size_t m = B->Y.rows;
+  if (B->C) {
+    memcpy(out, B->C + i0 * m, (i1 - i0) * m * sizeof *out);
+    return OT_OK;
+  }
+  ot_mat T = ot_mat_view(out, i1 - i0, m);
+  int rc = ot_cost_rows(T, B->X, B->Y, i0, i1, NULL, B->ynorm);
+  if (rc) return rc;
+  for (size_t i = i0; i < i1; i++) {
+    double *r = out + (i - i0) * m;
+    const double *Lr = B->L ? B->L + B->li[i] * B->ldL : NULL;
+    for (size_t j = 0; j < m; j++) r[j] = B->sx * r[j] + (Lr ? Lr[B->lj[j]] : 0.0);
+  }
+  return OT_OK;
+}
+
+/* Precompute the whole block (dense mode); B->C allocated here. */
+static int blk_dense(blk *B) {
+  size_t n = B->X.rows, m = B->Y.rows;
+  int rc = ot_alloc_doubles(n, m, &B->C);
+  if (rc) return rc;
+  ot_mat C = ot_mat_view(B->C, n, m);
+  rc = ot_cost_matrix(C, B->X, B->Y, NULL);
+  if (rc) return rc;
+  for (size_t i = 0; i < n; i++) {
+    double *r = B->C + i * m;
+    const double *Lr = B->L ? B->L + B->li[i] * B->ldL : NULL;
+    for (size_t j = 0; j < m; j++) r[j] = B->sx * r[j] + (Lr ? Lr[B->lj[j]] : 0.0);
+  }
+  return OT_OK;
+}
+
+static void blk_free(blk *B) {
+  ot_free(B->C);
+  ot_free(B->ynorm);
+  B->C = NULL;
+  B->ynorm = NULL;
+}
+
+/* Prepare a block for tiles (norms of Y) or dense storage. */
+static int blk_init(blk *B, int dense) {
+  if (dense) return blk_dense(B);
+  int rc = ot_alloc_doubles(B->Y.rows, 1, &B->ynorm);
+  if (rc) return rc;
+  ot_cost_sqnorms(B->ynorm, B->Y);
+  return OT_OK;
+}
+
+/*
+ * out_i = softmin_eps(C_i., logw + pot / eps) = -eps log sum_j w_j exp((pot_j - C_ij) / eps)
+ * (pot NULL = 0).  With T (rows x D, contiguous), also T_i = sum_j p_ij Y_j
+ * with p_ij the row-normalised weights of that soft-min (the barycentric
+ * projection onto B->Y).
+ */
+static int sm_pass(ot_flow *f, const blk *B, double eps, const double *pot, const double *logw,
+                   double *out, double *T) {
+  size_t n = B->X.rows, m = B->Y.rows, D = B->Y.cols;
+  size_t tr = m ? (1u << 20) / m : 1;
+  if (tr < 1) tr = 1;
+  if (tr > 256) tr = 256;
+  if (tr > n) tr = n;
+  double *h = NULL, *tile = NULL, *w = NULL;
+  int rc = ot_alloc_doubles(m, 1, &h);
+  if (!rc && !B->C) rc = ot_alloc_doubles(tr, m, &tile);
+  if (!rc && T) rc = ot_alloc_doubles(tr, m, &w);
+  if (rc) goto done;
+  for (size_t j = 0; j < m; j++) h[j] = (pot ? pot[j] : 0.0) + eps * logw[j];
+  double s = 1.0 / eps;
+  for (size_t i0 = 0; i0 < n; i0 += tr) {
+    size_t i1 = i0 + tr < n ? i0 + tr : n;
+    const double *Ct;
+    if (B->C) {
+      Ct = B->C + i0 * m;
+    } else {
+      rc = cost_tile(B, i0, i1, tile);
+      if (rc) goto done;
+      Ct = tile;
+    }
+    long rows = (long)(i1 - i0);
+#pragma omp parallel for schedule(dynamic, 4) if ((size_t)rows * m > OMP_MIN_WORK)
+    for (long r = 0; r < rows; r++) {
+      const double *c = Ct + (size_t)r * m;
+      double fi = -eps * ot_vexp_lse(h, c, m, s, NAN);
+      out[i0 + (size_t)r] = fi;
+      if (T) ot_vexp_row(w + (size_t)r * m, fi, h, c, m, s);
+    }
+    if (T) {
+      ot_mat Wt = ot_mat_view(w, i1 - i0, m);
+      ot_mat Tt = ot_mat_view(T + i0 * D, i1 - i0, D);
+      rc = ot_gemm(Tt, 1.0, Wt, 0, B->Y, 0, 0.0);
+      if (rc) goto done;
+    }
+    if ((rc = tick(f, 0))) goto done;
+  }
+  for (size_t i = 0; i < n; i++)
+    if (!isfinite(out[i])) {
+      rc = OT_ENUMERIC;
+      break;
+    }
+done:
+  ot_free(h);
+  ot_free(tile);
+  ot_free(w);
+  f->solver_iter++;
+  return rc;
+}
+
+/* The epsilon list of GeomLoss for p = 2: [D2, D2, D2 s^2, ... > eps, eps]. */
+static size_t eps_list(double diam2, double eps, double s, double *out, size_t cap) {
+  size_t k = 0;
+  out[k++] = diam2;
+  if (diam2 > 0) {
+    double lt = log(diam2), stop = log(eps), st = 2.0 * log(s);
+    for (long i = 0; k + 1 < cap; i++) {
+      double t = lt + (double)i * st;
+      if (!(t > stop)) break;
+      out[k++] = exp(t);
+    }
+  }
+  out[k++] = eps;
+  return k;
+}
+
+/* Averaged schedule for a pair (f on the X side, g on the Y side). */
+static int sched_pair(ot_flow *f, const blk *xy, const blk *yx, const double *la,
+                      const double *lb, const double *eps, size_t ne, double *F, double *Gp,
+                      double *tf, double *tg) {
+  size_t n = xy->X.rows, m = xy->Y.rows;
+  int rc;
+  if ((rc = sm_pass(f, xy, eps[0], NULL, lb, F, NULL))) return rc;
+  if ((rc = sm_pass(f, yx, eps[0], NULL, la, Gp, NULL))) return rc;
+  for (size_t k = 0; k < ne; k++) {
+    if ((rc = sm_pass(f, xy, eps[k], Gp, lb, tf, NULL))) return rc;
+    if ((rc = sm_pass(f, yx, eps[k], F, la, tg, NULL))) return rc;
+    for (size_t i = 0; i < n; i++) F[i] = 0.5 * (F[i] + tf[i]);
+    for (size_t j = 0; j < m; j++) Gp[j] = 0.5 * (Gp[j] + tg[j]);
+  }
+  return OT_OK;
+}
+
+/* Averaged schedule for a symmetric problem. */
+static int sched_self(ot_flow *f, const blk *xx, const double *la, const double *eps,
+                      size_t ne, double *P, double *tp) {
+  size_t n = xx->X.rows;
+  int rc;
+  if ((rc = sm_pass(f, xx, eps[0], NULL, la, P, NULL))) return rc;
+  for (size_t k = 0; k < ne; k++) {
+    if ((rc = sm_pass(f, xx, eps[k], P, la, tp, NULL))) return rc;
+    for (size_t i = 0; i < n; i++) P[i] = 0.5 * (P[i] + tp[i]);
+  }
+  return OT_OK;
+}
+
+static double maxdiff(const double *x, const double *y, size_t n) {
+  double r = 0;
+  for (size_t i = 0; i < n; i++) {
+    double v = fabs(x[i] - y[i]);
+    if (v > r || isnan(v)) r = v;
+  }
+  return r;
+}
+
+static double wdot(const double *w, const double *x, size_t n) {
+  double s = 0;
+  for (size_t i = 0; i < n; i++) s += w[i] * x[i];
+  return s;
+}
+
+/*
+ * One OT term between the particles Xp (n x D') and the target Yp (m x D'):
+ * label tables Lxy (C1 x C2), Lxx (C1 x C1), Lyy (C2 x C2) scaled, or NULL.
+ * *value = S (debiased) or OT_eps; G (n x D', contiguous) += w * gradient.
+ */
+static int ot_term(ot_flow *f, int term, ot_mat Xp, ot_mat Yp, const size_t *li,
+                   const size_t *lj, const double *Lxy, const double *Lyx, const double *Lxx,
+                   const double *Lyy, double w, double *value, double *G, int commit_warm) {
+  size_t n = Xp.rows, m = Yp.rows, Dp = Xp.cols;
+  const ot_flow_opts *o = &f->o;
+  double sx = 0.5 * o->lambda_x;
+  int debiased = o->debiased && o->solver != OT_FLOW_EXACT;
+  int dense = o->online == 0 || (o->online < 0 && 2 * n * m + n * n + m * m <= DENSE_LIMIT);
+  if (o->solver == OT_FLOW_EXACT) dense = 1;
+  blk xy = {Xp, Yp, li, lj, Lxy, Lxy ? f->C2 : 0, sx, NULL, NULL};
+  blk yx = {Yp, Xp, lj, li, Lyx, Lyx ? f->C1 : 0, sx, NULL, NULL};
+  blk xx = {Xp, Xp, li, li, Lxx, Lxx ? f->C1 : 0, sx, NULL, NULL};
+  blk yy = {Yp, Yp, lj, lj, Lyy, Lyy ? f->C2 : 0, sx, NULL, NULL};
+  double *T = NULL, *Q = NULL, *buf = NULL;
+  size_t *pi = NULL, *pj = NULL;
+  double *mass = NULL;
+  int rc;
+  if ((rc = ot_alloc_doubles(n, Dp, &T))) goto done;
+
+  if (o->solver == OT_FLOW_EXACT) {
+    if ((rc = blk_dense(&xy))) goto done;
+    size_t k = n + m - 1;
+    if ((rc = ot_malloc(k * sizeof *pi, &pi)) || (rc = ot_malloc(k * sizeof *pj, &pj)) ||
+        (rc = ot_alloc_doubles(k, 1, &mass)))
+      goto done;
+    ot_emd_problem prob;
+    memset(&prob, 0, sizeof prob);
+    prob.n = n;
+    prob.m = m;
+    prob.a = f->a;
+    prob.b = f->b;
+    prob.C = ot_mat_view(xy.C, n, m);
+    ot_emd_opts eo;
+    ot_emd_opts_init(&eo);
+    ot_emd_result res;
+    rc = ot_emd_solve(&prob, &eo, pi, pj, mass, NULL, NULL, &res);
+    if (rc) goto done;
+    f->solver_iter += res.iterations;
+    memset(T, 0, n * Dp * sizeof *T);
+    for (size_t e = 0; e < res.nnz; e++) {
+      const double *y = Yp.data + pj[e] * Yp.ld;
+      double *t = T + pi[e] * Dp;
+      double s = mass[e] / f->a[pi[e]];
+      for (size_t c = 0; c < Dp; c++) t[c] += s * y[c];
+    }
+    *value = res.cost;
+    for (size_t i = 0; i < n; i++)
+      for (size_t c = 0; c < Dp; c++)
+        G[i * Dp + c] += w * f->a[i] * o->lambda_x * (OT_AT(Xp, i, c) - T[i * Dp + c]);
+    goto done;
+  }
+
+  /* entropic: the epsilon list from the diameter of the bounding box */
+  double diam2 = 0;
+  for (size_t c = 0; c < Dp; c++) {
+    double lo = INFINITY, hi = -INFINITY;
+    for (size_t i = 0; i < n; i++) {
+      double v = OT_AT(Xp, i, c);
+      lo = v < lo ? v : lo;
+      hi = v > hi ? v : hi;
+    }
+    for (size_t j = 0; j < m; j++) {
+      double v = OT_AT(Yp, j, c);
+      lo = v < lo ? v : lo;
+      hi = v > hi ? v : hi;
+    }
+    diam2 += (hi - lo) * (hi - lo);
+  }
+  if (Lxy) { /* the label index coordinate: 0 .. C1 + C2 - 1 */
+    double r = (double)(f->C1 + f->C2 - 1);
+    diam2 += r * r;
+  }
+  double epsl[128];
+  size_t ne = eps_list(diam2, o->eps, o->scaling, epsl, 128);
+  double eps = o->eps;
+
+  /* buffers: F, Gp, FA, GB, and temporaries */
+  if ((rc = ot_alloc_doubles(3 * n + 3 * m, 1, &buf))) goto done;
+  double *Fp = buf, *Gp = buf + n, *FA = buf + n + m, *GB = buf + 2 * n + m;
+  double *tf = buf + 2 * n + 2 * m, *tg = buf + 3 * n + 2 * m;
+  if (debiased && (rc = ot_alloc_doubles(n, Dp, &Q))) goto done;
+  if ((rc = blk_init(&xy, dense)) || (rc = blk_init(&yx, 0))) goto done;
+  if (dense) {
+    if ((rc = ot_alloc_doubles(m, n, &yx.C))) goto done;
+    ot_mat_transpose(ot_mat_view(yx.C, m, n), ot_mat_view(xy.C, n, m));
+  }
+  if (debiased && (rc = blk_init(&xx, dense))) goto done;
+  int need_gbb = debiased && !f->have_gbb[term];
+  if (need_gbb && (rc = blk_init(&yy, dense))) goto done;
+
+  int warm = o->solver == OT_FLOW_CONVERGED && f->have_warm[term];
+  if (warm) {
+    memcpy(Fp, f->warm[term][0], n * sizeof *Fp);
+    memcpy(Gp, f->warm[term][1], m * sizeof *Gp);
+    if (debiased) memcpy(FA, f->warm[term][2], n * sizeof *FA);
+  } else {
+    if ((rc = sched_pair(f, &xy, &yx, f->loga, f->logb, epsl, ne, Fp, Gp, tf, tg))) goto done;
+    if (debiased && (rc = sched_self(f, &xx, f->loga, epsl, ne, FA, tf))) goto done;
+  }
+  if (need_gbb && (rc = sched_self(f, &yy, f->logb, epsl, ne, GB, tg))) goto done;
+
+  if (o->solver == OT_FLOW_CONVERGED) {
+    int cross_done = 0, self_done = !debiased, yy_done = !need_gbb;
+    for (long it = 0; it < o->max_iter && !(cross_done && self_done && yy_done); it++) {
+      if (!cross_done) {
+        if ((rc = sm_pass(f, &yx, eps, Fp, f->loga, tg, NULL))) goto done;
+        if ((rc = sm_pass(f, &xy, eps, tg, f->logb, tf, NULL))) goto done;
+        double dd = fmax(maxdiff(tf, Fp, n), maxdiff(tg, Gp, m));
+        memcpy(Fp, tf, n * sizeof *Fp);
+        memcpy(Gp, tg, m * sizeof *Gp);
+        cross_done = dd < o->sinkhorn_tol;
+      }
+      if (!self_done) {
+        if ((rc = sm_pass(f, &xx, eps, FA, f->loga, tf, NULL))) goto done;
+        for (size_t i = 0; i < n; i++) tf[i] = 0.5 * (FA[i] + tf[i]);
+        self_done = maxdiff(tf, FA, n) < o->sinkhorn_tol;
+        memcpy(FA, tf, n * sizeof *FA);
+      }
+      if (!yy_done) {
+        if ((rc = sm_pass(f, &yy, eps, GB, f->logb, tg, NULL))) goto done;
+        for (size_t j = 0; j < m; j++) tg[j] = 0.5 * (GB[j] + tg[j]);
+        yy_done = maxdiff(tg, GB, m) < o->sinkhorn_tol;
+        memcpy(GB, tg, m * sizeof *GB);
+      }
+    }
+  }
+  /* the last (undamped) update of every potential, at the final eps, in parallel */
+  if ((rc = sm_pass(f, &xy, eps, Gp, f->logb, tf, T))) goto done;
+  if ((rc = sm_pass(f, &yx, eps, Fp, f->loga, tg, NULL))) goto done;
+  memcpy(Fp, tf, n * sizeof *Fp);
+  memcpy(Gp, tg, m * sizeof *Gp);
+  double val = wdot(f->a, Fp, n) + wdot(f->b, Gp, m);
+  if (debiased) {
+    if ((rc = sm_pass(f, &xx, eps, FA, f->loga, tf, Q))) goto done;
+    memcpy(FA, tf, n * sizeof *FA);
+    if (need_gbb) {
+      if ((rc = sm_pass(f, &yy, eps, GB, f->logb, tg, NULL))) goto done;
+      f->gbb[term] = wdot(f->b, tg, m);
+      f->have_gbb[term] = 1;
+    }
+    val -= wdot(f->a, FA, n) + f->gbb[term];
+  }
+  *value = val;
+  for (size_t i = 0; i < n; i++)
+    for (size_t c = 0; c < Dp; c++) {
+      double ref = debiased ? Q[i * Dp + c] : OT_AT(Xp, i, c);
+      G[i * Dp + c] += w * f->a[i] * o->lambda_x * (ref - T[i * Dp + c]);
+    }
+  if (commit_warm && o->solver == OT_FLOW_CONVERGED) {
+    memcpy(f->warmnew[term][0], Fp, n * sizeof *Fp);
+    memcpy(f->warmnew[term][1], Gp, m * sizeof *Gp);
+    if (debiased) memcpy(f->warmnew[term][2], FA, n * sizeof *FA);
+    f->have_warmnew[term] = 1;
+  }
+  if (!isfinite(val)) rc = OT_ENUMERIC;
+done:
+  blk_free(&xy);
+  blk_free(&yx);
+  blk_free(&xx);
+  blk_free(&yy);
+  ot_free(T);
+  ot_free(Q);
+  ot_free(buf);
+  ot_free(pi);
+  ot_free(pj);
+  ot_free(mass);
+  return rc;
+}
+
+/* ---- class statistics and label distances -------------------------------- */
+
+/*
+ * Class means, unbiased covariances, their square roots and traces for the
+ * C classes (index cls[i]) of the n x d rows of X (leading dimension ld).
+ * mu: C x d, cov, sq: C x d x d, tr: C.
+ */
+static int class_stats(const double *X, size_t ld, size_t n, size_t d, const size_t *cls,
+                       size_t C, double *mu, double *cov, double *sq, double *tr) {
+  double *cnt = NULL, *Xc = NULL;
+  int rc = ot_alloc_doubles(C, 1, &cnt);
+  if (!rc) rc = ot_alloc_doubles(n, d, &Xc);
+  if (rc) goto done;
+  memset(mu, 0, C * d * sizeof *mu);
+  memset(cnt, 0, C * sizeof *cnt);
+  for (size_t i = 0; i < n; i++) {
+    cnt[cls[i]] += 1;
+    for (size_t k = 0; k < d; k++) mu[cls[i] * d + k] += X[i * ld + k];
+  }
+  for (size_t c = 0; c < C; c++)
+    for (size_t k = 0; k < d; k++) mu[c * d + k] /= cnt[c];
+  for (size_t c = 0; c < C; c++) {
+    size_t r = 0;
+    for (size_t i = 0; i < n; i++)
+      if (cls[i] == c) {
+        for (size_t k = 0; k < d; k++) Xc[r * d + k] = X[i * ld + k] - mu[c * d + k];
+        r++;
+      }
+    ot_mat Cv = ot_mat_view(cov + c * d * d, d, d);
+    ot_mat A = ot_mat_view(Xc, r, d);
+    if ((rc = ot_gemm(Cv, 1.0 / (cnt[c] - 1.0), A, 1, A, 0, 0.0))) goto done;
+    for (size_t i = 0; i < d; i++)
+      for (size_t j = 0; j < i; j++) {
+        double v = 0.5 * (OT_AT(Cv, i, j) + OT_AT(Cv, j, i));
+        OT_AT(Cv, i, j) = OT_AT(Cv, j, i) = v;
+      }
+    double t = 0;
+    for (size_t k = 0; k < d; k++) t += OT_AT(Cv, k, k);
+    tr[c] = t;
+    rc = ot_gauss_sqrtm(ot_mat_view(sq + c * d * d, d, d), ot_mat_view(NULL, 0, 0), Cv, 1e-10,
+                        NULL, NULL);
+    if (rc == OT_EINVAL) rc = OT_ENUMERIC;
+    if (rc) goto done;
+  }
+done:
+  ot_free(cnt);
+  ot_free(Xc);
+  return rc;
+}
+
+/*
+ * L[p * ldL + q] = scale * W(p, q), the Bures-Wasserstein distance between
+ * class p of set 1 and class q of set 2 (cross term from the eigenvalues of
+ * S1 C2 S1, symmetrised, clamped at 0).  same = 1: the symmetric block,
+ * zero diagonal by construction.
+ */
+static int label_dist(double *L, size_t ldL, size_t C1, const double *mu1, const double *sq1,
+                      const double *tr1, size_t C2, const double *mu2, const double *cov2,
+                      const double *tr2, size_t d, double scale, int same) {
+  double *M = NULL, *T = NULL, *ev = NULL;
+  int rc = ot_alloc_doubles(d, d, &M);
+  if (!rc) rc = ot_alloc_doubles(d, d, &T);
+  if (!rc) rc = ot_alloc_doubles(d, 1, &ev);
+  if (rc) goto done;
+  for (size_t p = 0; p < C1; p++)
+    for (size_t q = 0; q < C2; q++) {
+      if (same && q <= p) {
+        L[p * ldL + q] = same && q == p ? 0.0 : L[q * ldL + p];
+        continue;
+      }
+      ot_mat S1 = ot_mat_view((double *)sq1 + p * d * d, d, d);
+      ot_mat C2m = ot_mat_view((double *)cov2 + q * d * d, d, d);
+      ot_mat Mm = ot_mat_view(M, d, d), Tm = ot_mat_view(T, d, d);
+      if ((rc = ot_gemm(Tm, 1.0, S1, 0, C2m, 0, 0.0))) goto done;
+      if ((rc = ot_gemm(Mm, 1.0, Tm, 0, S1, 0, 0.0))) goto done;
+      for (size_t i = 0; i < d; i++)
+        for (size_t j = 0; j < i; j++) {
+          double v = 0.5 * (M[i * d + j] + M[j * d + i]);
+          M[i * d + j] = M[j * d + i] = v;
+        }
+      if ((rc = ot_eigh(ot_mat_view(ev, d, 1), ot_mat_view(NULL, 0, 0), Mm))) goto done;
+      double cross = 0;
+      for (size_t k = 0; k < d; k++) cross += ev[k] > 0 ? sqrt(ev[k]) : 0.0;
+      double dm = 0;
+      for (size_t k = 0; k < d; k++) {
+        double v = mu1[p * d + k] - mu2[q * d + k];
+        dm += v * v;
+      }
+      double W = dm + tr1[p] + tr2[q] - 2 * cross;
+      L[p * ldL + q] = scale * (W > 0 ? W : 0.0);
+    }
+done:
+  ot_free(M);
+  ot_free(T);
+  ot_free(ev);
+  return rc;
+}
+
+/* ---- potentials and interactions ------------------------------------------ */
+
+static int in_set(double v, const double *set, size_t k) {
+  for (size_t i = 0; i < k; i++)
+    if (set[i] == v) return 1;
+  return 0;
+}
+
+/* Built-in potentials: adds w * a_i * grad V to G (ld D) and returns sum a_i V. */
+static double potentials(ot_flow *f, const double *Z, const double *lab, double *G,
+                         int *any) {
+  const ot_flow_opts *o = &f->o;
+  size_t n = f->n, d = f->d, D = f->D;
+  double E = 0;
+  *any = o->w_quad != 0 || o->w_margin != 0 || o->w_collapse != 0 || o->w_box != 0;
+  if (!*any) return 0;
+  for (size_t i = 0; i < n; i++) {
+    const double *x = Z + i * D;
+    double *g = G + i * D;
+    double ai = f->a[i], V = 0;
+    if (o->w_quad != 0) {
+      size_t p = f->quadA ? o->quad_p : d;
+      for (size_t r = 0; r < p; ++r) {
+        double v = f->quadA ? ot_dot(d, f->quadA + r * d, x) : x[r];
+        v -= f->quadb ? f->quadb[r] : 0.0;
+        V += o->w_quad * v * v;
+        if (f->quadA)
+          for (size_t k = 0; k < d; k++) g[k] += ai * o->w_quad * 2 * v * f->quadA[r * d + k];
+        else
+          g[r] += ai * o->w_quad * 2 * v;
+      }
+    }
+    if (o->w_margin != 0) {
+      double sgn = in_set(lab[i], f->mpos, o->n_margin_pos) ? 1.0 : -1.0;
+      double h = o->margin_gap - sgn * (ot_dot(d, f->mw, x) + o->margin_b);
+      if (h > 0) {
+        V += o->w_margin * h * h;
+        for (size_t k = 0; k < d; k++) g[k] += ai * o->w_margin * 2 * h * (-sgn) * f->mw[k];
+      }
+    }
+    if (o->w_collapse != 0)
+      for (size_t r = 0; r < o->n_collapse; r++) {
+        size_t k = f->cdims[r];
+        double v = x[k] - o->collapse_value;
+        V += o->w_collapse * v * v;
+        g[k] += ai * o->w_collapse * 2 * v;
+      }
+    if (o->w_box != 0)
+      for (size_t k = 0; k < d; k++) {
+        double lo = o->box_lo - x[k], hi = x[k] - o->box_hi;
+        if (lo > 0) {
+          V += o->w_box * lo * lo;
+          g[k] -= ai * o->w_box * 2 * lo;
+        }
+        if (hi > 0) {
+          V += o->w_box * hi * hi;
+          g[k] += ai * o->w_box * 2 * hi;
+        }
+      }
+    E += ai * V;
+  }
+  return E;
+}
+
+/* Interaction energy and its gradient (O(n^2 d), rows in parallel). */
+static double interaction(ot_flow *f, const double *Z, const double *lab, double *G) {
+  const ot_flow_opts *o = &f->o;
+  size_t n = f->n, d = f->d, D = f->D;
+  double s2 = o->width * o->width, E = 0;
+  long nn = (long)n;
+#pragma omp parallel for schedule(dynamic, 8) reduction(+ : E) if (n * n * d > OMP_MIN_WORK)
+  for (long ii = 0; ii < nn; ii++) {
+    size_t i = (size_t)ii;
+    const double *x = Z + i * D;
+    double *g = G + i * D;
+    for (size_t k = 0; k < n; k++) {
+      if (k == i) continue;
+      double c = lab[i] == lab[k] ? -o->attraction : o->repulsion;
+      if (c == 0) continue;
+      const double *y = Z + k * D;
+      double r2 = 0;
+      for (size_t q = 0; q < d; q++) r2 += (x[q] - y[q]) * (x[q] - y[q]);
+      double K = exp(-r2 / (2 * s2)), e = f->a[i] * f->a[k] * c * K;
+      E += e;
+      for (size_t q = 0; q < d; q++) g[q] += -2.0 * e * (x[q] - y[q]) / s2;
+    }
+  }
+  return E;
+}
+
+/* ---- evaluation ------------------------------------------------------------ */
+
+/* F, its parts and gradient G (n x D, overwritten) at particles Z with labels lab. */
+static int evaluate(ot_flow *f, const double *Z, const double *lab, double *F, double *parts,
+                    double *G, int commit_warm) {
+  const ot_flow_opts *o = &f->o;
+  size_t n = f->n, d = f->d, D = f->D, m = f->m;
+  int rc = OT_OK;
+  double *mu1 = NULL, *cov1 = NULL, *sq1 = NULL, *tr1 = NULL, *Lxy = NULL, *Lyx = NULL,
+         *Lxx = NULL, *vals = NULL;
+  memset(G, 0, n * D * sizeof *G);
+  for (int k = 0; k < OT_FLOW_NPARTS; k++) parts[k] = NAN;
+  double total = 0;
+  for (int term = 0; term < 2; term++) {
+    double w = term == 0 ? o->w_otdd : o->w_ot;
+    if (w == 0) continue;
+    double v = 0;
+    ot_mat Xp = ot_mat_view((double *)Z, n, D), Yp = ot_mat_view(f->Y, m, D);
+    if (term == 1 && D != d) {
+      Xp = ot_mat_block(Xp, 0, 0, n, d);
+      Yp = ot_mat_block(Yp, 0, 0, m, d);
+    }
+    if (term == 0 && o->labels == OT_FLOW_FIXED && o->lambda_y != 0) {
+      size_t C1 = f->C1, C2 = f->C2;
+      if ((rc = ot_alloc_doubles(C1, d, &mu1)) || (rc = ot_alloc_doubles(C1 * d, d, &cov1)) ||
+          (rc = ot_alloc_doubles(C1 * d, d, &sq1)) || (rc = ot_alloc_doubles(C1, 1, &tr1)) ||
+          (rc = ot_alloc_doubles(C1, C2, &Lxy)) || (rc = ot_alloc_doubles(C2, C1, &Lyx)) ||
+          (rc = ot_alloc_doubles(C1, C1, &Lxx)))
+        goto done;
+      if ((rc = class_stats(Z, D, n, d, f->li, C1, mu1, cov1, sq1, tr1))) goto done;
+      double sc = 0.5 * o->lambda_y;
+      if ((rc = label_dist(Lxy, C2, C1, mu1, sq1, tr1, C2, f->mu2, f->cov2, f->tr2, d, sc, 0)))
+        goto done;
+      if ((rc = label_dist(Lxx, C1, C1, mu1, sq1, tr1, C1, mu1, cov1, tr1, d, sc, 1))) goto done;
+      for (size_t p = 0; p < C1; p++)
+        for (size_t q = 0; q < C2; q++) Lyx[q * C1 + p] = Lxy[p * C2 + q];
+      rc = ot_term(f, term, Xp, Yp, f->li, f->lj, Lxy, Lyx, Lxx, f->Lyy, w, &v, G, commit_warm);
+    } else if (term == 1 && D != d) {
+      /* features-only term of a joint flow: gradient on the feature columns */
+      double *Gt = NULL;
+      if ((rc = ot_alloc_doubles(n, d, &Gt))) goto done;
+      memset(Gt, 0, n * d * sizeof *Gt);
+      rc = ot_term(f, term, Xp, Yp, NULL, NULL, NULL, NULL, NULL, NULL, w, &v, Gt, commit_warm);
+      for (size_t i = 0; !rc && i < n; i++)
+        for (size_t k = 0; k < d; k++) G[i * D + k] += Gt[i * d + k];
+      ot_free(Gt);
+    } else {
+      rc = ot_term(f, term, Xp, Yp, NULL, NULL, NULL, NULL, NULL, NULL, w, &v, G, commit_warm);
+    }
+    if (rc) goto done;
+    parts[term == 0 ? OT_FLOW_PART_OTDD : OT_FLOW_PART_OT] = v;
+    total += w * v;
+  }
+  int any;
+  double Ep = potentials(f, Z, lab, G, &any);
+  if (o->user && o->w_user != 0) {
+    double *Gu = NULL;
+    if ((rc = ot_alloc_doubles(n, 1, &vals)) || (rc = ot_alloc_doubles(n, d, &Gu))) {
+      ot_free(Gu);
+      goto done;
+    }
+    memset(Gu, 0, n * d * sizeof *Gu);
+    ot_mat Xv = ot_mat_block(ot_mat_view((double *)Z, n, D), 0, 0, n, d);
+    if (o->user(o->user_ud, Xv, lab, vals, ot_mat_view(Gu, n, d))) {
+      ot_free(Gu);
+      rc = OT_ECANCELED;
+      goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
+      Ep += o->w_user * f->a[i] * vals[i];
+      for (size_t k = 0; k < d; k++) G[i * D + k] += o->w_user * f->a[i] * Gu[i * d + k];
+    }
+    ot_free(Gu);
+    any = 1;
+  }
+  if (any) {
+    parts[OT_FLOW_PART_POTENTIAL] = Ep;
+    total += Ep;
+  }
+  if (o->repulsion != 0 || o->attraction != 0) {
+    double Ei = interaction(f, Z, lab, G);
+    parts[OT_FLOW_PART_INTERACTION] = Ei;
+    total += Ei;
+  }
+  *F = total;
+  if (!isfinite(total)) rc = OT_ENUMERIC;
+  for (size_t i = 0; !rc && i < n * D; i++)
+    if (!isfinite(G[i])) rc = OT_ENUMERIC;
+done:
+  ot_free(mu1);
+  ot_free(cov1);
+  ot_free(sq1);
+  ot_free(tr1);
+  ot_free(Lxy);
+  ot_free(Lyx);
+  ot_free(Lxx);
+  ot_free(vals);
+  return rc;
+}
+
+/* ---- joint labels ----------------------------------------------------------- */
+
+/*
+ * Labels of the particles from their label parts (columns d..3d of Z):
+ * Lloyd's k-means from the target class centres, each cluster named by
+ * its nearest target class.
+ */
+static int relabel(ot_flow *f, const double *Z, double *lab) {
+  size_t n = f->n, d = f->d, D = f->D, K = f->C2, q = 2 * d;
+  double *ctr = NULL, *tgt = NULL, *acc = NULL, *cnt = NULL;
+  size_t *as = NULL;
+  int rc = ot_alloc_doubles(K, q, &ctr);
+  if (!rc) rc = ot_alloc_doubles(K, q, &tgt);
+  if (!rc) rc = ot_alloc_doubles(K, q, &acc);
+  if (!rc) rc = ot_alloc_doubles(K, 1, &cnt);
+  if (!rc) rc = ot_malloc(n * sizeof *as, &as);
+  if (rc) goto done;
+  for (size_t j = 0; j < f->m; j++) memcpy(tgt + f->lj[j] * q, f->Y + j * D + d, q * sizeof *tgt);
+  memcpy(ctr, tgt, K * q * sizeof *ctr);
+  for (int it = 0; it < 100; it++) {
+    int moved = 0;
+    for (size_t i = 0; i < n; i++) {
+      const double *z = Z + i * D + d;
+      size_t best = 0;
+      double bd = INFINITY;
+      for (size_t c = 0; c < K; c++) {
+        double s = 0;
+        for (size_t k = 0; k < q; k++) s += (z[k] - ctr[c * q + k]) * (z[k] - ctr[c * q + k]);
+        if (s < bd) {
+          bd = s;
+          best = c;
+        }
+      }
+      if (it == 0 || as[i] != best) moved = 1;
+      as[i] = best;
+    }
+    if (!moved) break;
+    memset(acc, 0, K * q * sizeof *acc);
+    memset(cnt, 0, K * sizeof *cnt);
+    for (size_t i = 0; i < n; i++) {
+      cnt[as[i]] += 1;
+      for (size_t k = 0; k < q; k++) acc[as[i] * q + k] += Z[i * D + d + k];
+    }
+    for (size_t c = 0; c < K; c++)
+      if (cnt[c] > 0)
+        for (size_t k = 0; k < q; k++) ctr[c * q + k] = acc[c * q + k] / cnt[c];
+  }
+  for (size_t c = 0; c < K; c++) { /* name each cluster */
+    size_t best = 0;
+    double bd = INFINITY;
+    for (size_t t = 0; t < K; t++) {
+      double s = 0;
+      for (size_t k = 0; k < q; k++) s += (ctr[c * q + k] - tgt[t * q + k]) * (ctr[c * q + k] - tgt[t * q + k]);
+      if (s < bd) {
+        bd = s;
+        best = t;
+      }
+    }
+    cnt[c] = f->cls2[best];
+  }
+  for (size_t i = 0; i < n; i++) lab[i] = cnt[as[i]];
+done:
+  ot_free(ctr);
+  ot_free(tgt);
+  ot_free(acc);
+  ot_free(cnt);
+  ot_free(as);
+  return rc;
+}
+
+/* ---- the flow object ---------------------------------------------------------- */
+
+/* Distinct values of lab (n) into *cls (sorted), class index of each into idx. */
+static int classes_of(const double *lab, size_t n, double **cls, size_t *C, size_t *idx) {
+  double *v = NULL;
+  int rc = ot_alloc_doubles(n ? n : 1, 1, &v);
+  if (rc) return rc;
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++) {
+    size_t p = 0;
+    while (p < k && v[p] < lab[i]) p++;
+    if (p < k && v[p] == lab[i]) continue;
+    memmove(v + p + 1, v + p, (k - p) * sizeof *v);
+    v[p] = lab[i];
+    k++;
+  }
+  for (size_t i = 0; i < n; i++) {
+    size_t lo = 0, hi = k;
+    while (hi - lo > 1) {
+      size_t mid = (lo + hi) / 2;
+      if (v[mid] <= lab[i]) lo = mid;
+      else hi = mid;
+    }
+    idx[i] = lo;
+  }
+  *cls = v;
+  *C = k;
+  return OT_OK;
+}
+
+void ot_flow_destroy(ot_flow *f) {
+  if (!f) return;
+  double *bufs[] = {f->Z, f->Znew, f->X0, f->lab, f->labnew, f->cls1, f->Y, f->cls2, f->ylab,
+                    f->a, f->b, f->loga, f->logb, f->mu2, f->cov2, f->sq2, f->tr2, f->Lyy,
+                    f->quadA, f->quadb, f->mw, f->mpos, f->G, f->Gnew, f->m1, f->m2, f->m1new,
+                    f->m2new, f->proj};
+  for (size_t k = 0; k < sizeof bufs / sizeof bufs[0]; k++) ot_free(bufs[k]);
+  for (int t = 0; t < 2; t++)
+    for (int k = 0; k < 3; k++) {
+      ot_free(f->warm[t][k]);
+      ot_free(f->warmnew[t][k]);
+    }
+  ot_free(f->li);
+  ot_free(f->lj);
+  ot_free(f->cdims);
+  ot_free(f->hist);
+  ot_free(f);
+}
+
+static int dup(double **out, const double *src, size_t k) {
+  if (!src) return OT_OK;
+  int rc = ot_alloc_doubles(k ? k : 1, 1, out);
+  if (!rc) memcpy(*out, src, k * sizeof *src);
+  return rc;
+}
+
+static int push_record(ot_flow *f, const ot_flow_record *r) {
+  if (f->nhist == f->caphist) {
+    size_t cap = f->caphist ? 2 * f->caphist : 64, bytes;
+    ot_flow_record *h = NULL;
+    int rc = ot_mem_size(cap, sizeof *h, 1, &bytes);
+    if (!rc) rc = ot_malloc(bytes, &h);
+    if (rc) return rc;
+    if (f->nhist) memcpy(h, f->hist, f->nhist * sizeof *h);
+    ot_free(f->hist);
+    f->hist = h;
+    f->caphist = cap;
+  }
+  f->hist[f->nhist++] = *r;
+  return OT_OK;
+}
+
+/* The panel projection: first two principal axes of P (k x d, ld ldp). */
+static int principal_axes(ot_flow *f, const double *P, size_t ldp, size_t k) {
+  size_t d = f->d;
+  f->projm = ot_mat_view(f->proj, d, 2);
+  memset(f->proj, 0, 2 * d * sizeof *f->proj);
+  if (d <= 2 || k < 2) {
+    for (size_t c = 0; c < 2 && c < d; c++) f->proj[c * 2 + c] = 1.0;
+    return OT_OK;
+  }
+  double *mu = NULL, *Cv = NULL, *V = NULL, *w = NULL;
+  int rc = ot_alloc_doubles(d, 1, &mu);
+  if (!rc) rc = ot_alloc_doubles(d, d, &Cv);
+  if (!rc) rc = ot_alloc_doubles(d, d, &V);
+  if (!rc) rc = ot_alloc_doubles(d, 1, &w);
+  if (!rc) {
+    /* a d x d covariance from a strided matrix: center into V rows one at a time */
+    memset(mu, 0, d * sizeof *mu);
+    memset(Cv, 0, d * d * sizeof *Cv);
+    for (size_t i = 0; i < k; i++)
+      for (size_t c = 0; c < d; c++) mu[c] += P[i * ldp + c] / (double)k;
+    for (size_t i = 0; i < k; i++)
+      for (size_t r = 0; r < d; r++) {
+        double xr = P[i * ldp + r] - mu[r];
+        if (xr == 0) continue;
+        for (size_t c = 0; c <= r; c++) Cv[r * d + c] += xr * (P[i * ldp + c] - mu[c]);
+      }
+    rc = ot_eigh(ot_mat_view(w, d, 1), ot_mat_view(V, d, d), ot_mat_view(Cv, d, d));
+    if (!rc)
+      for (size_t r = 0; r < d; r++) {
+        f->proj[r * 2] = V[r * d + d - 1];
+        f->proj[r * 2 + 1] = V[r * d + d - 2];
+      }
+  }
+  ot_free(mu);
+  ot_free(Cv);
+  ot_free(V);
+  ot_free(w);
+  return rc;
+}
+
+int ot_flow_create(ot_flow **out, ot_mat X, const double *labels, ot_mat Y, const double *ylab,
+                   const ot_flow_opts *opts) {
+  *out = NULL;
+  const ot_flow_opts *o = opts;
+  size_t n = X.rows, d = X.cols, m = Y.data ? Y.rows : 0;
+  if (n == 0 || d == 0) return OT_EINVAL;
+  if (Y.data && Y.cols != d) return OT_ESHAPE;
+  if ((o->w_otdd != 0 || o->w_ot != 0) && m == 0) return OT_EINVAL;
+  if (o->labels == OT_FLOW_JOINT && m == 0) return OT_EINVAL;
+  if (!(o->eps > 0) || !(o->step > 0) || !(o->scaling > 0 && o->scaling < 1) ||
+      !(o->width > 0) || o->noise < 0 || o->clip < 0)
+    return OT_EINVAL;
+  if (o->labels != OT_FLOW_FIXED && o->labels != OT_FLOW_JOINT) return OT_EINVAL;
+  if (o->w_margin != 0 && !o->margin_w) return OT_EINVAL;
+  for (size_t r = 0; r < o->n_collapse; r++)
+    if (o->collapse_dims[r] >= d) return OT_EINVAL;
+  ot_flow *f = NULL;
+  int rc = ot_calloc(sizeof *f, &f);
+  if (rc) return rc;
+  f->o = *o;
+  f->t_start = ot_clock();
+  f->n = n;
+  f->d = d;
+  f->m = m;
+  f->D = o->labels == OT_FLOW_JOINT ? 3 * d : d;
+  f->ls = o->labels == OT_FLOW_JOINT ? sqrt(o->lambda_y / o->lambda_x) : 1.0;
+  if (o->labels == OT_FLOW_JOINT && !(f->ls >= 0 && isfinite(f->ls))) {
+    rc = OT_EINVAL;
+    goto fail;
+  }
+  size_t D = f->D, nm = n > m ? n : m;
+  if ((rc = ot_alloc_doubles(n, D, &f->Z)) || (rc = ot_alloc_doubles(n, D, &f->Znew)) ||
+      (rc = ot_alloc_doubles(n, d, &f->X0)) || (rc = ot_alloc_doubles(n, 1, &f->lab)) ||
+      (rc = ot_alloc_doubles(n, 1, &f->labnew)) || (rc = ot_malloc(n * sizeof *f->li, &f->li)) ||
+      (rc = ot_alloc_doubles(n, 1, &f->a)) || (rc = ot_alloc_doubles(n, 1, &f->loga)) ||
+      (rc = ot_alloc_doubles(n, D, &f->G)) || (rc = ot_alloc_doubles(n, D, &f->Gnew)) ||
+      (rc = ot_calloc(n * D * sizeof(double), &f->m1)) ||
+      (rc = ot_calloc(n * D * sizeof(double), &f->m2)) ||
+      (rc = ot_alloc_doubles(n, D, &f->m1new)) || (rc = ot_alloc_doubles(n, D, &f->m2new)) ||
+      (rc = ot_alloc_doubles(d, 2, &f->proj)))
+    goto fail;
+  for (size_t i = 0; i < n; i++) {
+    f->lab[i] = labels ? labels[i] : 0.0;
+    f->a[i] = 1.0 / (double)n;
+    f->loga[i] = -log((double)n);
+    for (size_t k = 0; k < d; k++) f->Z[i * D + k] = f->X0[i * d + k] = OT_AT(X, i, k);
+  }
+  if ((rc = classes_of(f->lab, n, &f->cls1, &f->C1, f->li))) goto fail;
+  if (m) {
+    if ((rc = ot_alloc_doubles(m, D, &f->Y)) || (rc = ot_alloc_doubles(m, 1, &f->ylab)) ||
+        (rc = ot_malloc(m * sizeof *f->lj, &f->lj)) || (rc = ot_alloc_doubles(m, 1, &f->b)) ||
+        (rc = ot_alloc_doubles(m, 1, &f->logb)))
+      goto fail;
+    for (size_t j = 0; j < m; j++) {
+      f->ylab[j] = ylab ? ylab[j] : 0.0;
+      f->b[j] = 1.0 / (double)m;
+      f->logb[j] = -log((double)m);
+      for (size_t k = 0; k < d; k++) f->Y[j * D + k] = OT_AT(Y, j, k);
+    }
+    if ((rc = classes_of(f->ylab, m, &f->cls2, &f->C2, f->lj))) goto fail;
+  }
+  for (int t = 0; t < 2; t++)
+    for (int k = 0; k < 3; k++)
+      if ((rc = ot_alloc_doubles(nm, 1, &f->warm[t][k])) ||
+          (rc = ot_alloc_doubles(nm, 1, &f->warmnew[t][k])))
+        goto fail;
+  /* option arrays */
+  if ((rc = dup(&f->quadA, o->quad_A, o->quad_p * d)) ||
+      (rc = dup(&f->quadb, o->quad_b, o->quad_A ? o->quad_p : d)) ||
+      (rc = dup(&f->mw, o->margin_w, d)) || (rc = dup(&f->mpos, o->margin_pos, o->n_margin_pos)))
+    goto fail;
+  if (o->n_collapse) {
+    if ((rc = ot_malloc(o->n_collapse * sizeof *f->cdims, &f->cdims))) goto fail;
+    memcpy(f->cdims, o->collapse_dims, o->n_collapse * sizeof *f->cdims);
+  }
+  f->o.quad_A = f->quadA;
+  f->o.quad_b = f->quadb;
+  f->o.margin_w = f->mw;
+  f->o.margin_pos = f->mpos;
+  f->o.collapse_dims = f->cdims;
+  f->o.title = NULL;
+  /* class statistics: fixed-label otdd needs the target's; joint the augmentation */
+  int need_stats = m && ((o->w_otdd != 0 && o->labels == OT_FLOW_FIXED && o->lambda_y != 0) ||
+                         o->labels == OT_FLOW_JOINT);
+  if (need_stats) {
+    /* every class needs 2 samples for an unbiased covariance */
+    size_t *cnt = NULL;
+    size_t Cm = f->C1 > f->C2 ? f->C1 : f->C2;
+    if ((rc = ot_calloc(Cm * sizeof *cnt, &cnt))) goto fail;
+    for (size_t i = 0; i < n; i++) cnt[f->li[i]]++;
+    for (size_t c = 0; c < f->C1; c++)
+      if (cnt[c] < 2) rc = OT_EINVAL;
+    memset(cnt, 0, Cm * sizeof *cnt);
+    for (size_t j = 0; j < m; j++) cnt[f->lj[j]]++;
+    for (size_t c = 0; c < f->C2; c++)
+      if (cnt[c] < 2) rc = OT_EINVAL;
+    ot_free(cnt);
+    if (rc) goto fail;
+    size_t C2 = f->C2;
+    if ((rc = ot_alloc_doubles(C2, d, &f->mu2)) || (rc = ot_alloc_doubles(C2 * d, d, &f->cov2)) ||
+        (rc = ot_alloc_doubles(C2 * d, d, &f->sq2)) || (rc = ot_alloc_doubles(C2, 1, &f->tr2)) ||
+        (rc = ot_alloc_doubles(C2, C2, &f->Lyy)))
+      goto fail;
+    if ((rc = class_stats(f->Y, D, m, d, f->lj, C2, f->mu2, f->cov2, f->sq2, f->tr2))) goto fail;
+    if ((rc = label_dist(f->Lyy, C2, C2, f->mu2, f->sq2, f->tr2, C2, f->mu2, f->cov2, f->tr2, d,
+                         0.5 * o->lambda_y, 1)))
+      goto fail;
+  }
+  if (o->labels == OT_FLOW_JOINT) {
+    /* augmented particles [x, ls mu_y, ls sqrt(diag Sigma_y)] (unbiased variances) */
+    size_t C1 = f->C1;
+    double *mu1 = NULL, *var1 = NULL, *cnt = NULL;
+    if ((rc = ot_calloc(C1 * d * sizeof(double), &mu1)) ||
+        (rc = ot_calloc(C1 * d * sizeof(double), &var1)) ||
+        (rc = ot_calloc(C1 * sizeof(double), &cnt))) {
+      ot_free(mu1);
+      ot_free(var1);
+      goto fail;
+    }
+    for (size_t i = 0; i < n; i++) {
+      cnt[f->li[i]] += 1;
+      for (size_t k = 0; k < d; k++) mu1[f->li[i] * d + k] += f->Z[i * D + k];
+    }
+    for (size_t c = 0; c < C1; c++)
+      for (size_t k = 0; k < d; k++) mu1[c * d + k] /= cnt[c];
+    for (size_t i = 0; i < n; i++)
+      for (size_t k = 0; k < d; k++) {
+        double v = f->Z[i * D + k] - mu1[f->li[i] * d + k];
+        var1[f->li[i] * d + k] += v * v / (cnt[f->li[i]] - 1);
+      }
+    for (size_t i = 0; i < n; i++)
+      for (size_t k = 0; k < d; k++) {
+        f->Z[i * D + d + k] = f->ls * mu1[f->li[i] * d + k];
+        f->Z[i * D + 2 * d + k] = f->ls * sqrt(var1[f->li[i] * d + k]);
+      }
+    for (size_t j = 0; j < m; j++)
+      for (size_t k = 0; k < d; k++) {
+        size_t c = f->lj[j];
+        f->Y[j * D + d + k] = f->ls * f->mu2[c * d + k];
+        f->Y[j * D + 2 * d + k] = f->ls * sqrt(f->cov2[c * d * d + k * d + k]);
+      }
+    ot_free(mu1);
+    ot_free(var1);
+    ot_free(cnt);
+  }
+  ot_rng_seed(&f->rng, o->seed);
+  if (m) rc = principal_axes(f, f->Y, D, m);
+  else rc = principal_axes(f, f->Z, D, n);
+  if (rc) goto fail;
+  f->o.title = o->title;
+  /* F_0 and the first gradient */
+  ot_flow_record r;
+  memset(&r, 0, sizeof r);
+  double t0 = ot_clock();
+  f->solver_iter = 0;
+  rc = evaluate(f, f->Z, f->lab, &f->F, f->parts, f->G, 1);
+  if (rc) goto fail;
+  for (int t = 0; t < 2; t++)
+    if (f->have_warmnew[t]) {
+      for (int k = 0; k < 3; k++) {
+        double *s = f->warm[t][k];
+        f->warm[t][k] = f->warmnew[t][k];
+        f->warmnew[t][k] = s;
+      }
+      f->have_warm[t] = 1;
+      f->have_warmnew[t] = 0;
+    }
+  r.step = 0;
+  r.F = f->F;
+  r.F_before = NAN;
+  memcpy(r.parts, f->parts, sizeof r.parts);
+  r.time = ot_clock() - t0;
+  r.solver_iter = f->solver_iter;
+  if ((rc = push_record(f, &r))) goto fail;
+  if ((rc = tick(f, 1))) goto fail;
+  *out = f;
+  return OT_OK;
+fail:
+  ot_flow_destroy(f);
+  return rc;
+}
+
+int ot_flow_step(ot_flow *f) {
+  const ot_flow_opts *o = &f->o;
+  size_t n = f->n, d = f->d, D = f->D;
+  double t0 = ot_clock();
+  ot_rng saved = f->rng;
+  /* clip the gradient by its total norm (torch's clip_grad_norm_ rule) */
+  double gn = 0;
+  for (size_t i = 0; i < n * D; i++) gn += f->G[i] * f->G[i];
+  gn = sqrt(gn);
+  double cs = 1.0;
+  if (o->clip > 0) {
+    double c = o->clip / (gn + 1e-6);
+    if (c < 1) cs = c;
+  }
+  double tau = o->step;
+  long t = f->t + 1;
+  double bc1 = 1 - pow(o->beta1, (double)t), bc2 = 1 - pow(o->beta2, (double)t);
+  for (size_t i = 0; i < n; i++)
+    for (size_t k = 0; k < D; k++) {
+      size_t e = i * D + k;
+      double g = cs * f->G[e], z = f->Z[e];
+      switch (o->optimizer) {
+      case OT_FLOW_MOMENTUM:
+        f->m1new[e] = o->momentum * f->m1[e] + g / f->a[i];
+        z -= tau * f->m1new[e];
+        break;
+      case OT_FLOW_ADAM:
+        f->m1new[e] = o->beta1 * f->m1[e] + (1 - o->beta1) * g;
+        f->m2new[e] = o->beta2 * f->m2[e] + (1 - o->beta2) * g * g;
+        z -= tau * (f->m1new[e] / bc1) / (sqrt(f->m2new[e] / bc2) + o->adam_eps);
+        break;
+      default:
+        z -= tau * g / f->a[i];
+      }
+      f->Znew[e] = z;
+    }
+  if (o->noise > 0) {
+    double s = sqrt(2 * o->noise * tau);
+    for (size_t i = 0; i < n; i++)
+      for (size_t k = 0; k < d; k++) f->Znew[i * D + k] += s * ot_rng_normal(&f->rng);
+  }
+  if (o->project)
+    for (size_t i = 0; i < n; i++)
+      for (size_t k = 0; k < d; k++) {
+        double *z = f->Znew + i * D + k;
+        *z = *z < o->proj_lo ? o->proj_lo : *z > o->proj_hi ? o->proj_hi : *z;
+      }
+  int rc = OT_OK;
+  for (size_t i = 0; i < n * D; i++)
+    if (!isfinite(f->Znew[i])) rc = OT_ENUMERIC;
+  if (!rc) {
+    if (o->labels == OT_FLOW_JOINT) rc = relabel(f, f->Znew, f->labnew);
+    else memcpy(f->labnew, f->lab, n * sizeof *f->lab);
+  }
+  double Fn = NAN, parts[OT_FLOW_NPARTS];
+  long it0 = f->solver_iter;
+  f->solver_iter = 0;
+  if (!rc) rc = evaluate(f, f->Znew, f->labnew, &Fn, parts, f->Gnew, 1);
+  if (rc) {
+    f->rng = saved;
+    f->solver_iter = it0;
+    for (int q = 0; q < 2; q++) f->have_warmnew[q] = 0;
+    return rc;
+  }
+  /* commit */
+  double disp = 0, sdisp = 0;
+  for (size_t i = 0; i < n; i++) {
+    double s0 = 0, s1 = 0;
+    for (size_t k = 0; k < d; k++) {
+      double x = f->Znew[i * D + k];
+      s0 += (x - f->X0[i * d + k]) * (x - f->X0[i * d + k]);
+      s1 += (x - f->Z[i * D + k]) * (x - f->Z[i * D + k]);
+    }
+    disp += sqrt(s0);
+    sdisp += sqrt(s1);
+  }
+  double *sw;
+#define SWAP(p, q) (sw = (p), (p) = (q), (q) = sw)
+  SWAP(f->Z, f->Znew);
+  SWAP(f->G, f->Gnew);
+  SWAP(f->lab, f->labnew);
+  if (o->optimizer != OT_FLOW_EULER) {
+    SWAP(f->m1, f->m1new);
+    SWAP(f->m2, f->m2new);
+  }
+  for (int q = 0; q < 2; q++)
+    if (f->have_warmnew[q]) {
+      for (int k = 0; k < 3; k++) SWAP(f->warm[q][k], f->warmnew[q][k]);
+      f->have_warm[q] = 1;
+      f->have_warmnew[q] = 0;
+    }
+#undef SWAP
+  f->t = t;
+  ot_flow_record r;
+  r.step = ++f->steps;
+  r.F_before = f->F;
+  r.F = f->F = Fn;
+  memcpy(r.parts, parts, sizeof r.parts);
+  memcpy(f->parts, parts, sizeof parts);
+  r.time = ot_clock() - t0;
+  r.displacement = disp / (double)n;
+  r.step_displacement = sdisp / (double)n;
+  r.grad_norm = f->gnorm = gn;
+  r.solver_iter = f->solver_iter;
+  rc = push_record(f, &r);
+  if (rc) return rc;
+  return tick(f, 1);
+}
+
+int ot_flow_eval(ot_flow *f, double *F, double *parts, ot_mat G) {
+  double p[OT_FLOW_NPARTS];
+  if (G.rows != f->n || G.cols != f->D || !ot_mat_is_contiguous(G)) return OT_ESHAPE;
+  int rc = evaluate(f, f->Z, f->lab, F, parts ? parts : p, G.data, 0);
+  return rc;
+}
+
+int ot_flow_set_particles(ot_flow *f, ot_mat Z) {
+  if (Z.rows != f->n || Z.cols != f->D) return OT_ESHAPE;
+  for (size_t i = 0; i < f->n; i++)
+    for (size_t k = 0; k < f->D; k++) f->Z[i * f->D + k] = OT_AT(Z, i, k);
+  f->have_warm[0] = f->have_warm[1] = 0;
+  return OT_OK;
+}
+
+void ot_flow_set_user_ud(ot_flow *f, void *ud) { f->o.user_ud = ud; }
+void ot_flow_set_progress(ot_flow *f, ot_progress_fn fn, void *ud) {
+  f->o.progress = fn;
+  f->o.progress_ud = ud;
+}
+size_t ot_flow_n(const ot_flow *f) { return f->n; }
+size_t ot_flow_d(const ot_flow *f) { return f->d; }
+long ot_flow_steps(const ot_flow *f) { return f->steps; }
+ot_mat ot_flow_X(const ot_flow *f) {
+  return ot_mat_block(ot_mat_view(f->Z, f->n, f->D), 0, 0, f->n, f->d);
+}
+ot_mat ot_flow_particles(const ot_flow *f) { return ot_mat_view(f->Z, f->n, f->D); }
+ot_mat ot_flow_Z(const ot_flow *f) { return ot_mat_view(f->Z, f->n, f->D); }
+const double *ot_flow_labels(const ot_flow *f) { return f->lab; }
+const ot_flow_record *ot_flow_history(const ot_flow *f, size_t *count) {
+  *count = f->nhist;
+  return f->hist;
+}
+ot_mat ot_flow_projection(const ot_flow *f) { return f->projm; }
