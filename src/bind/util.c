@@ -256,16 +256,11 @@ void bind_check_status(lua_State *L, int rc, const char *fname) {
   luaL_error(L, "%s: %s", fname, ot_strerror(rc));
 }
 
-int bind_progress(void *ud, const ot_progress *p) {
-  bind_progress_ud *u = ud;
-  if (bind_interrupted) return 1;
-  if (bind_panel_hook && bind_panel_hook(p)) { /* the panel's c key: as Ctrl-C */
-    bind_interrupted = 1;
-    return 1;
-  }
-  if (!u || !u->L || !u->callback) return 0;
-  lua_State *L = u->L;
-  lua_pushvalue(L, u->callback);
+/* Protected part of bind_progress: calls the callback (1) with a table
+ * made from the ot_progress (light userdata 2); returns its result. */
+static int progress_call(lua_State *L) {
+  const ot_progress *p = lua_touserdata(L, 2);
+  lua_settop(L, 1);
   lua_createtable(L, 0, 6);
   lua_pushstring(L, p->kernel ? p->kernel : "");
   lua_setfield(L, -2, "kernel");
@@ -279,7 +274,26 @@ int bind_progress(void *ud, const ot_progress *p) {
   lua_setfield(L, -2, "objective");
   lua_pushnumber(L, p->elapsed);
   lua_setfield(L, -2, "elapsed");
-  if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
+  lua_call(L, 1, 1);
+  return 1;
+}
+
+int bind_progress(void *ud, const ot_progress *p) {
+  bind_progress_ud *u = ud;
+  if (bind_interrupted) return 1;
+  if (bind_panel_hook && bind_panel_hook(p)) { /* the panel's c key: as Ctrl-C */
+    bind_interrupted = 1;
+    return 1;
+  }
+  if (!u || !u->L || !u->callback) return 0;
+  lua_State *L = u->L;
+  /* The table is built inside the protected call: a memory error while
+   * building it must not longjmp through the kernel's frames (it would
+   * leak the kernel's scratch; found by the allocation-failure walk). */
+  lua_pushcfunction(L, progress_call);
+  lua_pushvalue(L, u->callback);
+  lua_pushlightuserdata(L, (void *)p);
+  if (lua_pcall(L, 2, 1, 0) != LUA_OK) {
     u->lua_error = 1; /* message stays on the stack for the binding */
     return 1;
   }
