@@ -128,6 +128,29 @@ int tui_color_xterm(int c) {
   return 16 + 36 * rgb[0] + 6 * rgb[1] + rgb[2];
 }
 
+void tui_heat_rgb(double t, unsigned char rgb[3]) {
+  if (isnan(t)) {
+    rgb[0] = rgb[1] = rgb[2] = 128;
+    return;
+  }
+  t = t < 0 ? 0 : t > 1 ? 1 : t;
+  double u = t * 8.0;
+  int k = (int)u;
+  if (k > 7) k = 7;
+  double f = u - k;
+  for (int ch = 0; ch < 3; ch++)
+    rgb[ch] = (unsigned char)lround(heat_stops[k][ch] * (1 - f) + heat_stops[k + 1][ch] * f);
+}
+
+void tui_class_rgb(int k, unsigned char rgb[3]) {
+  /* the categorical colours as RGB, same order as `categorical` */
+  static const unsigned char c[10][3] = {
+    {0, 135, 255}, {255, 135, 0}, {0, 215, 0},    {255, 0, 0},     {175, 95, 255},
+    {175, 95, 0},  {255, 95, 175}, {138, 138, 138}, {175, 175, 0}, {0, 175, 175}};
+  if (k < 0) k = -k;
+  memcpy(rgb, c[k % 10], 3);
+}
+
 /* Append s to buf at *pos when it fits in len (the count grows anyway). */
 static void emit(char *buf, size_t len, size_t *pos, const char *s) {
   size_t k = strlen(s);

@@ -44,6 +44,11 @@ typedef struct tui_cell {
 
 /* The xterm 256-colour index of colour index c; -1 for the default (0). */
 int tui_color_xterm(int c);
+/* The heat ramp as 24-bit colour: t in [0, 1] (clamped; NaN gives grey)
+ * into rgb (pictures saved by ui.save). */
+void tui_heat_rgb(double t, unsigned char rgb[3]);
+/* Categorical colour k (0-based, cycling) as 24-bit RGB. */
+void tui_class_rgb(int k, unsigned char rgb[3]);
 
 typedef struct tui_grid {
   int width, height;   /* columns and rows */
