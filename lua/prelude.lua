@@ -664,10 +664,11 @@ end
 
 -- ---- demos ------------------------------------------------------------------
 
--- The demo scripts: scripts/*.lua whose first line is "-- demo: <title>".
+-- The demo scripts: scripts/demos/*.lua whose first line is
+-- "-- demo: <title>", sorted by name.
 function M.demos()
   local list = {}
-  local dir = root .. "/scripts"
+  local dir = root .. "/scripts/demos"
   for _, file in ipairs(listdir(dir)) do
     local name = file:match("^(.+)%.lua$")
     if name then
@@ -678,24 +679,32 @@ function M.demos()
       if title then list[#list + 1] = { name = name, title = title, path = dir .. "/" .. file } end
     end
   end
+  sort(list, function(x, y) return x.name < y.name end)
   return list
 end
 
--- demo(): list the demos; demo("name"): run one.
+-- demo(): list the demos; demo("name"): run one; demo("all"): run them all.
 function demo(name)
   local list = M.demos()
   if name == nil then
     if #list == 0 then
-      print("no demos yet (a demo is a script in scripts/ whose first line is " ..
+      print("no demos yet (a demo is a script in scripts/demos/ whose first line is " ..
             "\"-- demo: <title>\")")
       return
     end
-    local out = { "demos (run one with demo(\"name\")):" }
+    local out = { "demos (run one with demo(\"name\"), all with demo(\"all\")):" }
     for _, d in ipairs(list) do out[#out + 1] = fmt("  %-20s %s", d.name, d.title) end
     print(concat(out, "\n"))
     return
   end
   if type(name) ~= "string" then errorf("demo", 1, "name", "string expected, got %s", type(name)) end
+  if name == "all" then
+    for i, d in ipairs(list) do
+      print(fmt("==== demo %d/%d: %s -- %s", i, #list, d.name, d.title))
+      dofile(d.path)
+    end
+    return
+  end
   for _, d in ipairs(list) do
     if d.name == name then return dofile(d.path) end
   end
