@@ -75,6 +75,9 @@ struct ot_flow {
   /* optimizer */
   double *G, *Gnew, *m1, *m2, *m1new, *m2new;
   long t;
+  double *pool;          /* the arrays above that are carved from one block */
+  double *scr;           /* soft-min scratch of the running solve: h, cost tile, weights */
+  size_t scr_nm, scr_tile;
   double F, parts[OT_FLOW_NPARTS], gnorm;
   long solver_iter;
   /* warm potentials per OT term: f_ba (n), g_ab (m), f_aa (n) */
@@ -190,11 +193,8 @@ static int sm_pass(ot_flow *f, const blk *B, double eps, const double *pot, cons
   if (tr < 1) tr = 1;
   if (tr > 256) tr = 256;
   if (tr > n) tr = n;
-  double *h = NULL, *tile = NULL, *w = NULL;
-  int rc = ot_alloc_doubles(m, 1, &h);
-  if (!rc && !B->C) rc = ot_alloc_doubles(tr, m, &tile);
-  if (!rc && T) rc = ot_alloc_doubles(tr, m, &w);
-  if (rc) goto done;
+  double *h = f->scr, *tile = f->scr + f->scr_nm, *w = tile + f->scr_tile;
+  int rc = OT_OK;
   for (size_t j = 0; j < m; j++) h[j] = (pot ? pot[j] : 0.0) + eps * logw[j];
   double s = 1.0 / eps;
   for (size_t i0 = 0; i0 < n; i0 += tr) {
@@ -229,9 +229,6 @@ static int sm_pass(ot_flow *f, const blk *B, double eps, const double *pot, cons
       break;
     }
 done:
-  ot_free(h);
-  ot_free(tile);
-  ot_free(w);
   f->solver_iter++;
   return rc;
 }
@@ -378,6 +375,13 @@ static int ot_term(ot_flow *f, int term, ot_mat Xp, ot_mat Yp, const size_t *li,
   size_t ne = eps_list(diam2, o->eps, o->scaling, epsl, 128);
   double eps = o->eps;
 
+  /* soft-min scratch: potentials (max(n, m)) and two tiles of at most tr x m */
+  size_t nm = n > m ? n : m, tcap = (size_t)1 << 20;
+  if (tcap < nm) tcap = nm;
+  if (tcap > nm * nm) tcap = nm * nm;
+  if ((rc = ot_alloc_doubles(nm + 2 * tcap, 1, &f->scr))) goto done;
+  f->scr_nm = nm;
+  f->scr_tile = tcap;
   /* buffers: F, Gp, FA, GB, and temporaries */
   if ((rc = ot_alloc_doubles(3 * n + 3 * m, 1, &buf))) goto done;
   double *Fp = buf, *Gp = buf + n, *FA = buf + n + m, *GB = buf + 2 * n + m;
@@ -468,6 +472,8 @@ done:
   ot_free(pi);
   ot_free(pj);
   ot_free(mass);
+  ot_free(f->scr);
+  f->scr = NULL;
   return rc;
 }
 
@@ -481,9 +487,9 @@ done:
 static int class_stats(const double *X, size_t ld, size_t n, size_t d, const size_t *cls,
                        size_t C, double *mu, double *cov, double *sq, double *tr) {
   double *cnt = NULL, *Xc = NULL;
-  int rc = ot_alloc_doubles(C, 1, &cnt);
-  if (!rc) rc = ot_alloc_doubles(n, d, &Xc);
+  int rc = ot_alloc_doubles(C + n * d, 1, &cnt);
   if (rc) goto done;
+  Xc = cnt + C;
   memset(mu, 0, C * d * sizeof *mu);
   memset(cnt, 0, C * sizeof *cnt);
   for (size_t i = 0; i < n; i++) {
@@ -517,7 +523,6 @@ static int class_stats(const double *X, size_t ld, size_t n, size_t d, const siz
   }
 done:
   ot_free(cnt);
-  ot_free(Xc);
   return rc;
 }
 
@@ -531,10 +536,10 @@ static int label_dist(double *L, size_t ldL, size_t C1, const double *mu1, const
                       const double *tr1, size_t C2, const double *mu2, const double *cov2,
                       const double *tr2, size_t d, double scale, int same) {
   double *M = NULL, *T = NULL, *ev = NULL;
-  int rc = ot_alloc_doubles(d, d, &M);
-  if (!rc) rc = ot_alloc_doubles(d, d, &T);
-  if (!rc) rc = ot_alloc_doubles(d, 1, &ev);
+  int rc = ot_alloc_doubles(2 * d * d + d, 1, &M);
   if (rc) goto done;
+  T = M + d * d;
+  ev = T + d * d;
   for (size_t p = 0; p < C1; p++)
     for (size_t q = 0; q < C2; q++) {
       if (same && q <= p) {
@@ -564,8 +569,6 @@ static int label_dist(double *L, size_t ldL, size_t C1, const double *mu1, const
     }
 done:
   ot_free(M);
-  ot_free(T);
-  ot_free(ev);
   return rc;
 }
 
@@ -683,11 +686,14 @@ static int evaluate(ot_flow *f, const double *Z, const double *lab, double *F, d
     }
     if (term == 0 && o->labels == OT_FLOW_FIXED && o->lambda_y != 0) {
       size_t C1 = f->C1, C2 = f->C2;
-      if ((rc = ot_alloc_doubles(C1, d, &mu1)) || (rc = ot_alloc_doubles(C1 * d, d, &cov1)) ||
-          (rc = ot_alloc_doubles(C1 * d, d, &sq1)) || (rc = ot_alloc_doubles(C1, 1, &tr1)) ||
-          (rc = ot_alloc_doubles(C1, C2, &Lxy)) || (rc = ot_alloc_doubles(C2, C1, &Lyx)) ||
-          (rc = ot_alloc_doubles(C1, C1, &Lxx)))
+      if ((rc = ot_alloc_doubles(C1 * d + 2 * C1 * d * d + C1 + 2 * C1 * C2 + C1 * C1, 1, &mu1)))
         goto done;
+      cov1 = mu1 + C1 * d;
+      sq1 = cov1 + C1 * d * d;
+      tr1 = sq1 + C1 * d * d;
+      Lxy = tr1 + C1;
+      Lyx = Lxy + C1 * C2;
+      Lxx = Lyx + C1 * C2;
       if ((rc = class_stats(Z, D, n, d, f->li, C1, mu1, cov1, sq1, tr1))) goto done;
       double sc = 0.5 * o->lambda_y;
       if ((rc = label_dist(Lxy, C2, C1, mu1, sq1, tr1, C2, f->mu2, f->cov2, f->tr2, d, sc, 0)))
@@ -749,12 +755,6 @@ static int evaluate(ot_flow *f, const double *Z, const double *lab, double *F, d
     if (!isfinite(G[i])) rc = OT_ENUMERIC;
 done:
   ot_free(mu1);
-  ot_free(cov1);
-  ot_free(sq1);
-  ot_free(tr1);
-  ot_free(Lxy);
-  ot_free(Lyx);
-  ot_free(Lxx);
   ot_free(vals);
   return rc;
 }
@@ -861,16 +861,9 @@ static int classes_of(const double *lab, size_t n, double **cls, size_t *C, size
 
 void ot_flow_destroy(ot_flow *f) {
   if (!f) return;
-  double *bufs[] = {f->Z, f->Znew, f->X0, f->lab, f->labnew, f->cls1, f->Y, f->cls2, f->ylab,
-                    f->a, f->b, f->loga, f->logb, f->mu2, f->cov2, f->sq2, f->tr2, f->Lyy,
-                    f->quadA, f->quadb, f->mw, f->mpos, f->G, f->Gnew, f->m1, f->m2, f->m1new,
-                    f->m2new, f->proj};
+  double *bufs[] = {f->pool, f->cls1, f->cls2, f->mu2,
+                    f->quadA, f->quadb, f->mw, f->mpos};
   for (size_t k = 0; k < sizeof bufs / sizeof bufs[0]; k++) ot_free(bufs[k]);
-  for (int t = 0; t < 2; t++)
-    for (int k = 0; k < 3; k++) {
-      ot_free(f->warm[t][k]);
-      ot_free(f->warmnew[t][k]);
-    }
   ot_free(f->li);
   ot_free(f->lj);
   ot_free(f->cdims);
@@ -972,16 +965,34 @@ int ot_flow_create(ot_flow **out, ot_mat X, const double *labels, ot_mat Y, cons
     goto fail;
   }
   size_t D = f->D, nm = n > m ? n : m;
-  if ((rc = ot_alloc_doubles(n, D, &f->Z)) || (rc = ot_alloc_doubles(n, D, &f->Znew)) ||
-      (rc = ot_alloc_doubles(n, d, &f->X0)) || (rc = ot_alloc_doubles(n, 1, &f->lab)) ||
-      (rc = ot_alloc_doubles(n, 1, &f->labnew)) || (rc = ot_malloc(n * sizeof *f->li, &f->li)) ||
-      (rc = ot_alloc_doubles(n, 1, &f->a)) || (rc = ot_alloc_doubles(n, 1, &f->loga)) ||
-      (rc = ot_alloc_doubles(n, D, &f->G)) || (rc = ot_alloc_doubles(n, D, &f->Gnew)) ||
-      (rc = ot_calloc(n * D * sizeof(double), &f->m1)) ||
-      (rc = ot_calloc(n * D * sizeof(double), &f->m2)) ||
-      (rc = ot_alloc_doubles(n, D, &f->m1new)) || (rc = ot_alloc_doubles(n, D, &f->m2new)) ||
-      (rc = ot_alloc_doubles(d, 2, &f->proj)))
+  /* one pool for the particle, target, optimizer and warm-start arrays */
+  size_t total = 10 * n * D + n * d + 4 * n + 2 * d + m * D + 3 * m + 12 * nm, bytes;
+  if ((rc = ot_mem_size(total, sizeof(double), 1, &bytes)) || (rc = ot_calloc(bytes, &f->pool)) ||
+      (rc = ot_malloc(n * sizeof *f->li, &f->li)) || (rc = ot_malloc((m ? m : 1) * sizeof *f->lj, &f->lj)))
     goto fail;
+  double *q = f->pool;
+  double **carve[] = {&f->Z, &f->Znew, &f->G, &f->Gnew, &f->m1, &f->m2, &f->m1new, &f->m2new};
+  for (size_t k = 0; k < 8; k++, q += n * D) *carve[k] = q;
+  q += 2 * n * D; /* spare */
+  f->X0 = q, q += n * d;
+  f->lab = q, q += n;
+  f->labnew = q, q += n;
+  f->a = q, q += n;
+  f->loga = q, q += n;
+  f->proj = q, q += 2 * d;
+  if (m) {
+    f->Y = q, q += m * D;
+    f->ylab = q, q += m;
+    f->b = q, q += m;
+    f->logb = q, q += m;
+  } else {
+    q += m * D + 3 * m;
+  }
+  for (int t = 0; t < 2; t++)
+    for (int k = 0; k < 3; k++) {
+      f->warm[t][k] = q, q += nm;
+      f->warmnew[t][k] = q, q += nm;
+    }
   for (size_t i = 0; i < n; i++) {
     f->lab[i] = labels ? labels[i] : 0.0;
     f->a[i] = 1.0 / (double)n;
@@ -990,10 +1001,6 @@ int ot_flow_create(ot_flow **out, ot_mat X, const double *labels, ot_mat Y, cons
   }
   if ((rc = classes_of(f->lab, n, &f->cls1, &f->C1, f->li))) goto fail;
   if (m) {
-    if ((rc = ot_alloc_doubles(m, D, &f->Y)) || (rc = ot_alloc_doubles(m, 1, &f->ylab)) ||
-        (rc = ot_malloc(m * sizeof *f->lj, &f->lj)) || (rc = ot_alloc_doubles(m, 1, &f->b)) ||
-        (rc = ot_alloc_doubles(m, 1, &f->logb)))
-      goto fail;
     for (size_t j = 0; j < m; j++) {
       f->ylab[j] = ylab ? ylab[j] : 0.0;
       f->b[j] = 1.0 / (double)m;
@@ -1002,11 +1009,6 @@ int ot_flow_create(ot_flow **out, ot_mat X, const double *labels, ot_mat Y, cons
     }
     if ((rc = classes_of(f->ylab, m, &f->cls2, &f->C2, f->lj))) goto fail;
   }
-  for (int t = 0; t < 2; t++)
-    for (int k = 0; k < 3; k++)
-      if ((rc = ot_alloc_doubles(nm, 1, &f->warm[t][k])) ||
-          (rc = ot_alloc_doubles(nm, 1, &f->warmnew[t][k])))
-        goto fail;
   /* option arrays */
   if ((rc = dup(&f->quadA, o->quad_A, o->quad_p * d)) ||
       (rc = dup(&f->quadb, o->quad_b, o->quad_A ? o->quad_p : d)) ||
@@ -1040,10 +1042,11 @@ int ot_flow_create(ot_flow **out, ot_mat X, const double *labels, ot_mat Y, cons
     ot_free(cnt);
     if (rc) goto fail;
     size_t C2 = f->C2;
-    if ((rc = ot_alloc_doubles(C2, d, &f->mu2)) || (rc = ot_alloc_doubles(C2 * d, d, &f->cov2)) ||
-        (rc = ot_alloc_doubles(C2 * d, d, &f->sq2)) || (rc = ot_alloc_doubles(C2, 1, &f->tr2)) ||
-        (rc = ot_alloc_doubles(C2, C2, &f->Lyy)))
-      goto fail;
+    if ((rc = ot_alloc_doubles(C2 * d + 2 * C2 * d * d + C2 + C2 * C2, 1, &f->mu2))) goto fail;
+    f->cov2 = f->mu2 + C2 * d;
+    f->sq2 = f->cov2 + C2 * d * d;
+    f->tr2 = f->sq2 + C2 * d * d;
+    f->Lyy = f->tr2 + C2;
     if ((rc = class_stats(f->Y, D, m, d, f->lj, C2, f->mu2, f->cov2, f->sq2, f->tr2))) goto fail;
     if ((rc = label_dist(f->Lyy, C2, C2, f->mu2, f->sq2, f->tr2, C2, f->mu2, f->cov2, f->tr2, d,
                          0.5 * o->lambda_y, 1)))
