@@ -413,6 +413,7 @@ static void check_size(void) {
   if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 && ws.ws_col > 0 &&
       (ws.ws_row != LINES || ws.ws_col != COLS)) {
     resize_term(ws.ws_row, ws.ws_col);
+    erase();
     clearok(curscr, TRUE);
   }
 }
@@ -425,11 +426,7 @@ static void show_grid(const tui_grid *g) {
       const tui_cell *c = &g->cells[(size_t)y * (size_t)g->width + (size_t)x];
       int pair = P.colors ? pair_for(tui_color_xterm(c->color), tui_color_xterm(c->bg)) : 0;
       if (pair) attron(COLOR_PAIR(pair));
-      if (y == LINES - 1 && x == COLS - 1) { /* the last cell would scroll some terminals */
-        if (pair) attroff(COLOR_PAIR(pair));
-        break;
-      }
-      addstr(c->ch);
+      addstr(c->ch); /* ERR in the last cell (the cursor cannot advance): drawn anyway */
       if (pair) attroff(COLOR_PAIR(pair));
     }
   }
@@ -522,7 +519,7 @@ static void progress_line(const char *what) {
 
 /* A run that printed progress lines ends: its summary. */
 static void run_summary(void) {
-  if (P.lines_printed) progress_line("done at");
+  if (P.lines_printed) progress_line("ended at");
   P.lines_printed = 0;
 }
 

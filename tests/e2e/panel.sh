@@ -1,0 +1,247 @@
+#!/usr/bin/env bash
+# tests/e2e/panel.sh OTLAB: the live panel, driven in a tmux terminal of
+# fixed size (100x30, TERM=xterm-256color): a long ot.sinkhorn on 500x500
+# points typed at the prompt opens the panel (error curve falling, plan
+# heatmap), which closes back to a working prompt with the screen and the
+# history intact; the q, c and p keys; a resize; the text fallbacks (pipe,
+# TERM=dumb: no escape bytes, progress lines on stderr).  Prints one line
+# per check; exits non-zero when any failed (77, "skipped", without tmux).
+set -u
+
+OTLAB=${1:?usage: panel.sh path/to/otlab}
+case $OTLAB in /*) ;; *) OTLAB=$PWD/$OTLAB ;; esac
+if ! command -v tmux >/dev/null 2>&1; then
+  echo "SKIP: tmux is not installed"
+  exit 77
+fi
+
+T=$(mktemp -d)
+SOCK=otlab-panel-$$
+tm() { tmux -L "$SOCK" -f /dev/null "$@"; }
+cleanup() {
+  tm kill-server >/dev/null 2>&1
+  rm -f "${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/$SOCK"
+  rm -rf "$T"
+}
+trap cleanup EXIT
+mkdir -p "$T/home" "$T/config" "$T/state"
+export HOME=$T/home XDG_CONFIG_HOME=$T/config XDG_STATE_HOME=$T/state
+export OTLAB_HISTORY=$T/history NO_COLOR= LANG=C.UTF-8
+
+passed=0
+failed=0
+check() { # check DESCRIPTION COMMAND...
+  local desc=$1
+  shift
+  if "$@"; then
+    echo "ok   - $desc"
+    passed=$((passed + 1))
+  else
+    echo "FAIL - $desc"
+    failed=$((failed + 1))
+  fi
+}
+
+# start NAME [otlab args...]: otlab in a new 100x30 tmux session
+start() {
+  local name=$1
+  shift
+  local cmd
+  cmd=$(printf '%q ' env TERM="${TERM_INSIDE:-xterm-256color}" "$OTLAB" -E "$@")
+  tm new-session -d -s "$name" -x 100 -y 30 "$cmd 2>&1; echo \$? > $T/rc.$name; sleep 60"
+}
+screen() { tm capture-pane -p -J -t "$1" 2>/dev/null | sed 's/[[:space:]]*$//'; }
+wait_screen() { # NAME REGEX [SECONDS]
+  local i
+  for ((i = 0; i < ${3:-10} * 50; i++)); do
+    screen "$1" | grep -Eq -- "$2" && return 0
+    sleep 0.02
+  done
+  echo "     (timed out waiting for /$2/ in $1; screen:)"
+  screen "$1" | sed '/^$/d' | tail -n 12 | sed 's/^/     | /'
+  return 1
+}
+wait_gone() { # NAME REGEX [SECONDS]: no line matches any more
+  local i
+  for ((i = 0; i < ${3:-10} * 50; i++)); do
+    screen "$1" | grep -Eq -- "$2" || return 0
+    sleep 0.02
+  done
+  echo "     (/$2/ still on the screen of $1)"
+  return 1
+}
+wait_prompt() {
+  local i
+  for ((i = 0; i < ${2:-10} * 50; i++)); do
+    [ "$(screen "$1" | sed '/^ *$/d' | tail -n 1)" = ">" ] && return 0
+    sleep 0.02
+  done
+  echo "     (no prompt in $1; screen:)"
+  screen "$1" | sed '/^$/d' | tail -n 12 | sed 's/^/     | /'
+  return 1
+}
+type_line() { tm send-keys -t "$1" -l "${2%;}" && { [ "${2%;}" = "$2" ] || tm send-keys -t "$1" '\;'; } &&
+  tm send-keys -t "$1" Enter; }
+# the panel's header value of err as a number
+header_err() { screen "$1" | sed -n 's/^otlab panel: .* err \([^ ]*\) .*/\1/p' | head -n 1; }
+
+SETUP='x = ot.linspace(0, 1, 500); y = ot.linspace(0.2, 1.3, 500); M = ot.dist(x, y)'
+# about 4 s on an idle machine (0.6 ms an iteration)
+LONG='P, info = ot.sinkhorn(nil, nil, M, 2e-4, {method = "log", max_iter = 5000, tol = 0})'
+ENDLESS='P, info = ot.sinkhorn(nil, nil, M, 2e-4, {method = "log", max_iter = 10000000, tol = 0})'
+
+start s
+wait_prompt s 20 || { echo "FAIL - otlab did not show its prompt"; exit 1; }
+type_line s 'before_panel = 12345 + 1'
+type_line s 'before_panel'
+wait_screen s '^12346$' || exit 1
+type_line s "$SETUP"
+wait_prompt s || exit 1
+
+t_open() {
+  type_line s "$LONG"
+  wait_screen s '^otlab panel: sinkhorn' 10 || return 1
+  wait_screen s 'marginal error \(log\)' 2 && wait_screen s 'plan \(500 x 500\)' 2 &&
+    wait_screen s '^q close panel +c cancel job +p pause redraw$' 2 || return 1
+  local e1 e2
+  e1=$(header_err s)
+  sleep 1
+  e2=$(header_err s)
+  echo "     (err on the panel: $e1, then $e2)"
+  [ -n "$e1" ] && [ -n "$e2" ] && awk -v a="$e1" -v b="$e2" 'BEGIN { exit !(b < a) }'
+}
+check "ot.sinkhorn on 500x500 from the prompt opens the panel: error curve falling, plan heatmap" t_open
+
+t_close() {
+  wait_gone s '^otlab panel:' 15 && wait_prompt s 5 || return 1
+  # the screen from before the panel is intact
+  screen s | grep -q '^> before_panel$' && screen s | grep -q '^12346$' || return 1
+  type_line s 'info.iterations'
+  wait_screen s '^5000$' || return 1
+  # history intact: Up finds the line typed before the run
+  tm send-keys -t s 'before_p' Up
+  local i
+  for ((i = 0; i < 100; i++)); do
+    [ "$(screen s | sed '/^ *$/d' | tail -n 1)" = "> before_panel" ] && break
+    sleep 0.02
+  done
+  [ "$(screen s | sed '/^ *$/d' | tail -n 1)" = "> before_panel" ] ||
+    { echo "     (Up did not bring back the line from before the panel)"; return 1; }
+  tm send-keys -t s C-e C-u
+  type_line s '2 * 21'
+  wait_screen s '^42$'
+}
+check "the panel closes back to a working prompt, screen and history intact" t_close
+
+t_quit_key() {
+  type_line s "$LONG"
+  wait_screen s '^otlab panel: sinkhorn' 10 || return 1
+  tm send-keys -t s q
+  wait_gone s '^otlab panel:' 2 || return 1
+  # the job went on: it finishes all its iterations
+  wait_prompt s 20 || return 1
+  type_line s 'info.iterations'
+  wait_screen s '^5000$'
+}
+check "q closes the panel and the job goes on" t_quit_key
+
+t_pause_key() {
+  type_line s "$ENDLESS"
+  wait_screen s '^otlab panel: sinkhorn' 10 || return 1
+  tm send-keys -t s p
+  wait_screen s '^otlab panel: .*\(paused\)' 2 || return 1
+  local a b
+  a=$(screen s | head -n 1)
+  sleep 0.5
+  b=$(screen s | head -n 1)
+  [ "$a" = "$b" ] || { echo "     (the header changed while paused)"; return 1; }
+  tm send-keys -t s p
+  wait_gone s '\(paused\)' 2
+}
+check "p pauses the redraw and resumes it" t_pause_key
+
+t_resize() {
+  tm resize-window -t s -x 80 -y 24 2>/dev/null || tm resize-pane -t s -x 80 -y 24
+  # the key line moves to the new last row; no line is wider than 80
+  local i ok=1
+  for ((i = 0; i < 100; i++)); do
+    [ "$(screen s | sed -n 24p)" = "q close panel   c cancel job   p pause redraw" ] && break
+    sleep 0.02
+  done
+  [ "$(screen s | sed -n 24p)" = "q close panel   c cancel job   p pause redraw" ] || ok=0
+  [ "$(screen s | wc -l)" -le 24 ] || ok=0
+  screen s | grep -q 'marginal error (log)' || ok=0
+  [ $ok = 1 ] || { screen s | sed 's/^/     | /' | tail -n 6; return 1; }
+}
+check "a resize re-lays out the panel" t_resize
+
+t_cancel_key() {
+  tm send-keys -t s c
+  wait_gone s '^otlab panel:' 3 || return 1
+  wait_screen s 'ot.sinkhorn: interrupted at iteration [0-9]+' 3 && wait_prompt s 3 || return 1
+  type_line s '6 * 7 + 1'
+  wait_screen s '^43$'
+}
+check "c cancels the job: \"interrupted\", then the prompt works" t_cancel_key
+
+t_quick() {
+  # a quick call never opens the panel
+  tm resize-window -t s -x 100 -y 30 2>/dev/null
+  type_line s 'Q = ot.sinkhorn(nil, nil, M, 0.5); quick_done = 1'
+  type_line s 'quick_done'
+  wait_screen s '^1$' 5 || return 1
+  ! tm capture-pane -p -t s -S -300 | grep -q '^otlab panel:'
+}
+check "a quick call does not open the panel" t_quick
+
+t_show() {
+  type_line s 'ui.show()'
+  wait_screen s '^otlab panel: sinkhorn' 5 || return 1
+  tm send-keys -t s q
+  wait_gone s '^otlab panel:' 3 && wait_prompt s 3
+}
+check "ui.show() shows the last run until q" t_show
+
+t_no_panel() {
+  start n --no-panel
+  wait_prompt n 20 || return 1
+  type_line n "$SETUP"
+  type_line n "$LONG"
+  wait_screen n '^\[sinkhorn\] at iteration [0-9]+/5000, err ' 15 || return 1
+  wait_prompt n 20 || return 1
+  ! screen n | grep -q '^otlab panel:'
+}
+check "--no-panel: progress lines instead of the panel" t_no_panel
+
+# ---- without a terminal -----------------------------------------------------------
+
+CHUNK="$SETUP; $LONG; print('iterations ' .. info.iterations)"
+
+t_pipe() {
+  printf '%s\n' "$CHUNK" | TERM=xterm-256color "$OTLAB" -E >"$T/out" 2>"$T/err" || return 1
+  grep -q '^iterations 5000$' "$T/out" &&
+    grep -Eq '^\[sinkhorn\] at iteration [0-9]+/5000, err [0-9.e-]+, objective [0-9.e-]+, [0-9.]+ s$' "$T/err" &&
+    grep -Eq '^\[sinkhorn\] ended at iteration 5000/5000' "$T/err" &&
+    ! grep -qP '\x1b' "$T/out" "$T/err"
+}
+check "a pipe: progress lines on stderr, a summary, no escape bytes" t_pipe
+
+t_dumb() {
+  # a real terminal (script's pty) with TERM=dumb: no panel, no escape bytes
+  TERM=dumb script -qec "$(printf '%q ' "$OTLAB" -E -e "$CHUNK")" "$T/typescript" >/dev/null 2>&1 ||
+    return 1
+  grep -q 'iterations 5000' "$T/typescript" && grep -q '^\[sinkhorn\] at iteration' "$T/typescript" &&
+    ! grep -qP '\x1b' "$T/typescript"
+}
+check "TERM=dumb on a terminal: progress lines, no escape bytes" t_dumb
+
+t_unknown_term() {
+  TERM=no-such-terminal-xyz script -qec "$(printf '%q ' "$OTLAB" -E -e "$CHUNK")" \
+    "$T/typescript2" >/dev/null 2>&1 || return 1
+  grep -q 'iterations 5000' "$T/typescript2" && grep -q '^\[sinkhorn\] at iteration' "$T/typescript2" &&
+    ! grep -qP '\x1b' "$T/typescript2"
+}
+check "an unknown TERM: no panel, the session goes on" t_unknown_term
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
