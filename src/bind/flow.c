@@ -11,6 +11,8 @@
  * last completed step when a step fails or is interrupted.
  */
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "bind.h"
@@ -33,6 +35,16 @@ typedef struct bflow {
 #define UV_SNAP "snapshots"
 
 /* ---- argument helpers ---------------------------------------------------- */
+
+/* "<fname>: bad argument #arg 'name' (reason)" for the methods (not in the ot table). */
+static int merr(lua_State *L, const char *fname, int arg, const char *name, const char *fmt, ...) {
+  char buf[256];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  return luaL_error(L, "%s: bad argument #%d '%s' (%s)", fname, arg, name, buf);
+}
 
 /* A finite number field of table t (stack index) or def when absent. */
 static double numfield(lua_State *L, int arg, int t, const char *key, const char *what,
@@ -497,8 +509,6 @@ static int flow_new(lua_State *L) {
     lua_replace(L, progslot);
   }
   const char *title = bind_optfield_string(L, 2, "title", NULL);
-  if (xt_pos && o.w_otdd != 0 && o.labels == OT_FLOW_FIXED && o.lambda_y != 0 && !yt)
-    bind_argerror(L, 2, "opts", "the otdd objective needs target labels (target.y)");
   /* the userdata and its user-value table first, so nothing leaks */
   bflow *b = lua_newuserdatauv(L, sizeof *b, 1);
   int self = lua_gettop(L);
@@ -553,8 +563,10 @@ static int flow_step(lua_State *L) {
   const char *fname = "flow:step";
   bflow *b = checkflow(L, 1, fname);
   lua_settop(L, 2);
-  lua_Integer k = lua_isnil(L, 2) ? 1 : bind_checkinteger(L, 2, "k");
-  if (k < 1) bind_argerror(L, 2, "k", "must be >= 1, got %d", (int)k);
+  if (!lua_isnil(L, 2) && !lua_isinteger(L, 2))
+    merr(L, fname, 2, "k", "integer expected, got %s", luaL_typename(L, 2));
+  lua_Integer k = lua_isnil(L, 2) ? 1 : lua_tointeger(L, 2);
+  if (k < 1) merr(L, fname, 2, "k", "must be >= 1, got %lld", (long long)k);
   user_ud u;
   bind_progress_ud pud;
   arm(L, 1, b, &u, &pud);
@@ -576,14 +588,26 @@ static int flow_run(lua_State *L) {
   const char *fname = "flow:run";
   bflow *b = checkflow(L, 1, fname);
   lua_settop(L, 2);
-  static const char *const rk[] = {"steps", "tol", "seconds", NULL};
-  bind_checkopts(L, 2, rk);
-  long steps = (long)bind_optfield_integer(L, 2, "steps", b->max_steps);
-  double tol = bind_optfield_number(L, 2, "tol", b->tol);
-  double secs = bind_optfield_number(L, 2, "seconds", b->seconds);
-  if (steps < 0) bind_argerror(L, 2, "opts", "steps must be >= 0");
-  if (!(tol >= 0)) bind_argerror(L, 2, "opts", "tol must be >= 0");
-  if (!(secs > 0)) bind_argerror(L, 2, "opts", "seconds must be > 0");
+  long steps = b->max_steps;
+  double tol = b->tol, secs = b->seconds;
+  if (!lua_isnil(L, 2)) {
+    if (!lua_istable(L, 2)) merr(L, fname, 2, "opts", "table expected, got %s", luaL_typename(L, 2));
+    lua_pushnil(L);
+    while (lua_next(L, 2)) {
+      const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?";
+      double v = lua_tonumber(L, -1);
+      if (!lua_isnumber(L, -1) || isnan(v))
+        merr(L, fname, 2, "opts", "option '%s' must be a number", k);
+      if (strcmp(k, "steps") == 0 && v >= 0 && v == floor(v)) steps = (long)v;
+      else if (strcmp(k, "tol") == 0 && v >= 0) tol = v;
+      else if (strcmp(k, "seconds") == 0 && v > 0) secs = v;
+      else if (strcmp(k, "steps") && strcmp(k, "tol") && strcmp(k, "seconds"))
+        merr(L, fname, 2, "opts", "unknown option '%s'; known: steps, tol, seconds", k);
+      else
+        merr(L, fname, 2, "opts", "option '%s' out of range (%g)", k, v);
+      lua_pop(L, 1);
+    }
+  }
   user_ud u;
   bind_progress_ud pud;
   arm(L, 1, b, &u, &pud);
