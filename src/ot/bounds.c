@@ -400,6 +400,7 @@ static int solve_pairs(ctx *c, size_t first, size_t count, long *unconverged) {
 #ifdef _OPENMP
   nth = c->o->threads > 0 ? c->o->threads : omp_get_max_threads();
   if ((size_t)nth > count) nth = (int)count;
+  if ((double)c->m * (double)c->m * (double)c->m * (double)count < 1e6) nth = 1; /* tiny work */
   if (nth < 1) nth = 1;
 #endif
   int blas = ot_blas_threads();

@@ -245,7 +245,7 @@ static void test_properties(int instances) {
     o.reg = 0.05;
     o.lower = 7;
     o.want_plan = 1;
-    o.threads = 1 + inst % 2;
+    o.threads = 1 + (inst % 10 == 0);
     long lo = o.strategy == OT_BOUNDS_ALL || o.strategy == OT_BOUNDS_OPT ? (long)(k * k) : (long)k;
     o.budget = lo + (long)((seed * 7919) % (k * k - (size_t)lo + 1));
     if (o.strategy == OT_BOUNDS_DIAG) o.budget = (long)k;
@@ -357,7 +357,7 @@ static void test_fatras_mean(void) {
     o.strategy = OT_BOUNDS_DIAG;
     o.lower = 0;
     double s = 0, s2 = 0;
-    const int R = 3000;
+    const int R = 1000;
     for (int t = 0; t < R; t++) {
       o.seed = (uint64_t)t + 1;
       double u = upper_of(&p, &o, NULL);
@@ -465,12 +465,47 @@ static void test_progress(void) {
   CHECK("canceled: nothing leaked", ot_mem_used() == base && r.pair_a == NULL);
 }
 
+/* The OpenMP path (enough work per round to start a team): same answer as one thread. */
+static void test_threads(void) {
+  static double X[256 * 2], Y[256 * 2];
+  gen(99, 256, 2, 0.2, X, Y);
+  ot_bounds_problem p = points(X, Y, 256, 2);
+  ot_bounds_opts o;
+  ot_bounds_result r1, r2;
+  ot_bounds_opts_init(&o);
+  o.m = 64;
+  o.strategy = OT_BOUNDS_ALL;
+  o.seed = 5;
+  o.threads = 1;
+  int ok1 = ot_bounds_minibatch(&p, &o, &r1) == OT_OK;
+  o.threads = 2;
+  int ok2 = ot_bounds_minibatch(&p, &o, &r2) == OT_OK;
+  CHECK("threads: runs", ok1 && ok2);
+  if (ok1 && ok2) {
+    CHECK("threads: same upper", r1.upper == r2.upper && r1.lower == r2.lower);
+    CHECK("threads: same pairs", !memcmp(r1.pair_d, r2.pair_d, r1.npairs * sizeof(double)));
+  }
+  if (ok1) ot_bounds_result_free(&r1);
+  if (ok2) ot_bounds_result_free(&r2);
+  /* a failing allocation inside the team: a clean OT_ENOMEM */
+  size_t base = ot_mem_used();
+  o.lower = 0;
+  for (long nth = 1; nth < 40; nth += 3) {
+    ot_mem_fail_after(nth);
+    int rc = ot_bounds_minibatch(&p, &o, &r1);
+    ot_mem_fail_after(0);
+    if (rc == OT_OK) ot_bounds_result_free(&r1);
+    CHECK("threads: allocation failure clean", (rc == OT_OK || rc == OT_ENOMEM) && ot_mem_used() == base);
+  }
+}
+
 int main(void) {
   test_lcg();
   test_worked_example();
   test_errors();
   test_progress();
+  test_threads();
   test_fatras_mean();
-  test_properties(1050);
+  test_properties(1000);
   return test_report();
 }
