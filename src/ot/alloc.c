@@ -201,10 +201,20 @@ void ot_mem_format(size_t bytes, char *buf, size_t len) {
 }
 
 int ot_mem_parse(const char *text, size_t *out) {
-  char *end;
-  double v = strtod(text, &end);
-  double mult = 1.0;
-  if (end == text || !(v >= 0)) return OT_EINVAL;
+  /* Digits with an optional '.' fraction, read by hand: strtod would follow
+   * LC_NUMERIC and refuse "1.5G" under a decimal-comma locale. */
+  const char *end = text;
+  double v = 0.0, scale = 1.0, mult = 1.0;
+  int digits = 0;
+  for (; *end >= '0' && *end <= '9'; end++, digits++) v = v * 10.0 + (*end - '0');
+  if (*end == '.')
+    for (end++; *end >= '0' && *end <= '9'; end++, digits++) v += (*end - '0') * (scale /= 10.0);
+  if (digits == 0) return OT_EINVAL;
+  if ((*end == 'e' || *end == 'E') && end[1] >= '0' && end[1] <= '9') {
+    int ex = 0;
+    for (end++; *end >= '0' && *end <= '9'; end++) ex = ex < 400 ? ex * 10 + (*end - '0') : ex;
+    while (ex-- > 0 && v < 1e300) v *= 10.0;
+  }
   switch (*end) {
     case 'k': case 'K': mult = 1024.0; end++; break;
     case 'm': case 'M': mult = 1024.0 * 1024; end++; break;
