@@ -345,7 +345,7 @@ static int ui_heatmap_impl(lua_State *L) {
   tui_plot_opts o;
   tui_plot_opts_init(&o);
   o.title = bind_optfield_string(L, 2, "title", NULL);
-  o.color = !ui_ascii(L, 2) && ui_color(L, 2);
+  o.color = bind_optfield_boolean(L, 2, "ascii", 0) ? 0 : ui_color(L, 2);
   o.row_names = ui_names(L, 2, "rows", m.rows);
   o.col_names = ui_names(L, 2, "cols", m.cols);
   tui_grid g;

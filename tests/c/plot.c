@@ -2,7 +2,9 @@
  * tests/c/plot.c -- golden-text tests of the text plots (src/tui/plot.c):
  * each plot kind on a small fixed grid compared with its exact text, and
  * the edge cases: constant data, NaN and infinities, a 1x1 matrix, grids
- * too small, log scales with non-positive values, allocation failures.
+ * too small, log scales with non-positive values, allocation failures;
+ * the coloured kinds (full and half-block heatmaps, braille scatters, ANSI
+ * text), axis names and blits.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -325,11 +327,159 @@ static void test_sparkline(void) {
   CHECK("small buffer", tui_sparkline(buf, 3, v, 9, 0, 1) == OT_EINVAL);
 }
 
+/* The ANSI text of g equals want (escapes included); prints both otherwise. */
+static int ansi_is(const tui_grid *g, const char *want) {
+  size_t size = tui_grid_ansi(g, NULL, 0);
+  char *buf = malloc(size);
+  if (!buf) return 0;
+  int same = tui_grid_ansi(g, buf, size) == size && strlen(buf) == size - 1 && strcmp(buf, want) == 0;
+  if (!same) printf("--- got:\n%s--- want:\n%s---\n", buf, want);
+  free(buf);
+  return same;
+}
+
+static void test_color(void) {
+  /* the palette */
+  CHECK("default colour", tui_color_xterm(0) == -1);
+  CHECK("categorical colours cycle", tui_color_xterm(1) == 33 && tui_color_xterm(11) == 33 &&
+        tui_color_xterm(2) == 208);
+  CHECK("heat ramp ends: dark purple, yellow", tui_color_xterm(TUI_HEAT0) == 53 &&
+        tui_color_xterm(TUI_HEAT0 + TUI_HEAT_LEVELS - 1) == 220);
+  unsigned char rgb[3];
+  tui_heat_rgb(0.0, rgb);
+  CHECK("heat rgb low", rgb[0] == 68 && rgb[1] == 1 && rgb[2] == 84);
+  tui_heat_rgb(2.0, rgb);
+  CHECK("heat rgb clamped high", rgb[0] == 253 && rgb[1] == 231 && rgb[2] == 37);
+  tui_heat_rgb(NAN, rgb);
+  CHECK("heat rgb NaN grey", rgb[0] == 128 && rgb[1] == 128 && rgb[2] == 128);
+
+  /* coloured full blocks: each element two columns, colour bar */
+  double M[6] = {0, 1, 2, 3, 4, 5};
+  ot_mat m = {2, 3, 3, M};
+  tui_plot_opts o;
+  tui_plot_opts_init(&o);
+  o.color = 1;
+  tui_grid *g = grid(30, 5);
+  CHECK("coloured heatmap", tui_plot_heatmap(g, m, &o) == OT_OK);
+  CHECK("coloured heatmap text", text_is(g,
+      "  1    3\n"
+      "1 \u2588\u2588\u2588\u2588\u2588\u2588\n"
+      "2 \u2588\u2588\u2588\u2588\u2588\u2588\n"
+      "0 \u2588\u2588\u2588\u2588\u2588\u2588\u2588\u2588\u2588\u2588\u2588\u2588\u2588\u2588\u2588\u2588\u2588\u2588\u2588\u2588\u2588\u2588\u2588\u2588 5\n"
+      "\n"));
+  CHECK("coloured heatmap levels", g->cells[30 + 2].color == TUI_HEAT0 &&
+        g->cells[30 + 4].color == TUI_HEAT0 + 4 && g->cells[30 + 6].color == TUI_HEAT0 + 9 &&
+        g->cells[2 * 30 + 6].color == TUI_HEAT0 + TUI_HEAT_LEVELS - 1);
+  CHECK("colour bar is the ramp", g->cells[3 * 30 + 2].color == TUI_HEAT0 &&
+        g->cells[3 * 30 + 25].color == TUI_HEAT0 + 23);
+  tui_grid_free(g);
+
+  /* half blocks: 8 rows on 4 text rows; foreground row 2k, background 2k+1 */
+  double H[24];
+  for (int i = 0; i < 24; i++) H[i] = i;
+  ot_mat mh = {8, 3, 3, H};
+  g = grid(34, 6);
+  CHECK("half-block heatmap", tui_plot_heatmap(g, mh, &o) == OT_OK);
+  CHECK("half-block heatmap text", text_is(g,
+      "  1    3\n"
+      "1 \u2580\u2580\u2580\u2580\u2580\u2580\n"
+      "  \u2580\u2580\u2580\u2580\u2580\u2580\n"
+      "  \u2580\u2580\u2580\u2580\u2580\u2580\n"
+      "8 \u2580\u2580\u2580\u2580\u2580\u2580\n"
+      "0 \u2588\u2588\u2588\u2588\u2588\u2588\u2588\u2588\u2588\u2588\u2588\u2588\u2588\u2588\u2588\u2588\u2588\u2588\u2588\u2588\u2588\u2588\u2588\u2588 23\n"));
+  CHECK("half-block colours: upper row fg, lower row bg",
+        g->cells[34 + 2].color == TUI_HEAT0 && g->cells[34 + 2].bg == TUI_HEAT0 + 3 &&
+        g->cells[34 + 4].color == TUI_HEAT0 + 1 && g->cells[34 + 4].bg == TUI_HEAT0 + 4);
+  tui_grid_free(g);
+
+  /* axis names instead of indices; labels of a reduced matrix */
+  const char *rn[2] = {"zero", "one"}, *cn[3] = {"a", "b", "c"};
+  tui_plot_opts_init(&o);
+  o.row_names = rn;
+  o.col_names = cn;
+  o.title = "names";
+  g = grid(24, 6);
+  CHECK("named heatmap", tui_plot_heatmap(g, m, &o) == OT_OK);
+  CHECK("named heatmap text", text_is(g,
+      "         names\n"
+      "     a b c\n"
+      "zero   ::==\n"
+      " one **%%@@\n"
+      "[ .:-=+*#%@] 0 .. 5\n"
+      "\n"));
+  tui_grid_free(g);
+  tui_plot_opts_init(&o);
+  o.full_rows = 200;
+  o.full_cols = 300;
+  g = grid(24, 5);
+  CHECK("reduced heatmap", tui_plot_heatmap(g, m, &o) == OT_OK);
+  CHECK("reduced heatmap labelled with the full indices", text_is(g,
+      "    1  300\n"
+      "  1   ::==\n"
+      "200 **%%@@\n"
+      "[ .:-=+*#%@] 0 .. 5\n"
+      "\n"));
+  tui_grid_free(g);
+
+  /* braille */
+  char b[4];
+  tui_braille(b, 0);
+  CHECK("blank braille", strcmp(b, "\u2800") == 0);
+  tui_braille(b, 0xFF);
+  CHECK("full braille", strcmp(b, "\u28FF") == 0);
+  tui_braille(b, tui_braille_bit(0, 0) | tui_braille_bit(0, 1) | tui_braille_bit(0, 2) |
+                 tui_braille_bit(0, 3));
+  CHECK("left column: dots 1, 2, 3, 7", strcmp(b, "\u2847") == 0);
+  CHECK("dot bits", tui_braille_bit(1, 0) == 0x08 && tui_braille_bit(1, 3) == 0x80 &&
+        tui_braille_bit(0, 3) == 0x40 && tui_braille_bit(2, 0) == 0);
+  double X[10] = {0, 0, 1, 1, 0.5, 0.5, 0.52, 0.5, 1, 0};
+  double L[5] = {0, 1, 0, 0, 1};
+  ot_mat xm = {5, 2, 2, X};
+  tui_plot_opts_init(&o);
+  o.color = 1;
+  g = grid(20, 8);
+  CHECK("braille scatter", tui_plot_scatter(g, xm, L, &o) == OT_OK);
+  CHECK("braille scatter text", text_is(g,
+      "  1 +              \u2808\n"
+      "    |\n"
+      "0.5 +       \u2810\n"
+      "    |\n"
+      "  0 +\u2840             \u2880\n"
+      "    ++------+------+\n"
+      "     0     0.5     1\n"
+      "     classes: 0 1\n"));
+  CHECK("braille cells coloured by class", g->cells[19].color == 2 && g->cells[4 * 20 + 5].color == 1 &&
+        g->cells[7 * 20 + 14].color == 1 && g->cells[7 * 20 + 16].color == 2);
+  CHECK("ANSI text", ansi_is(g,
+      "  1 +              \033[0m\033[38;5;208m\u2808\033[0m\n"
+      "    |\n"
+      "0.5 +       \033[0m\033[38;5;33m\u2810\033[0m\n"
+      "    |\n"
+      "  0 +\033[0m\033[38;5;33m\u2840\033[0m             \033[0m\033[38;5;208m\u2880\033[0m\n"
+      "    ++------+------+\n"
+      "     0     0.5     1\n"
+      "     classes: \033[0m\033[38;5;33m0\033[0m \033[0m\033[38;5;208m1\033[0m\n"));
+  ot_mem_fail_after(2); /* the class table succeeds, the dot table fails */
+  CHECK("dot table allocation failure", tui_plot_scatter(g, xm, L, &o) == OT_ENOMEM);
+  ot_mem_fail_after(0);
+  tui_grid_free(g);
+
+  /* blit: copy with clipping */
+  tui_grid *a = grid(4, 2), *c = grid(3, 1);
+  tui_grid_puts(c, 0, 0, "xyz", 5);
+  tui_grid_blit(a, c, 2, 1);
+  tui_grid_blit(a, c, -1, 0);
+  CHECK("blit clips at the edges", text_is(a, "yz\n  xy\n") && a->cells[4 + 2].color == 5);
+  tui_grid_free(a);
+  tui_grid_free(c);
+}
+
 int main(void) {
   test_grid();
   test_lines();
   test_heatmap();
   test_scatter();
   test_sparkline();
+  test_color();
   return test_report();
 }

@@ -176,4 +176,130 @@ help(ui)
 print = old_print
 assert(out[1] and out[1]:find("ui.plot%s+Line plot") and out[1]:find("ui.sparkline"), out[1])
 
+-- ---- coloured text, names ---------------------------------------------------------
+local M23 = ot.mat({{0, 1, 2}, {3, 4, 5}})
+s = ui.heatmap(M23, {width = 30, height = 5, color = true, print = false})
+assert(s:find("\27[38;5;53m", 1, true) and s:find("\u{2588}", 1, true), s)
+assert(ui.heatmap(M23, {width = 30, height = 5, print = false}):find("[ .:-=+*#%@]", 1, true),
+       "no colour into a pipe")
+s = ui.heatmap(M23, {width = 30, height = 6, rows = {"zero", "one"}, cols = {"a", "b", "c"},
+                     print = false})
+assert(s:find("zero   ::==", 1, true) and s:find("     a b c", 1, true), s)
+assert(errmsg(ui.heatmap, M23, {rows = {"x"}}):find("ui.heatmap: bad argument #2 'opts' (option 'rows' must be a table of 2 strings)", 1, true))
+s = ui.scatter(ot.mat({{0, 0}, {1, 1}}), {0, 1}, {width = 20, height = 8, color = true, print = false})
+assert(s:find("\u{2840}", 1, true) and s:find("\27[38;5;208m", 1, true), s)
+
+-- ---- the panel without a terminal ------------------------------------------------------
+-- (tests run with --no-panel and no terminal: ui.show prints the panel as text)
+local X = ot.mat({{0}, {1}, {2}, {3}})
+local P1, info1 = ot.sinkhorn(nil, nil, ot.dist(X, X), 0.5)
+s = ui.show({width = 80, height = 20, print = false})
+assert(s:find("^otlab panel: sinkhorn   iteration %d+") and s:find("q close panel", 1, true), s)
+assert(s:find("marginal error (log)", 1, true), s)
+ui.hide()
+local r1, r2 = ui.watch(function(a, b) return a + b, "x" end, 1, 2)
+assert(r1 == 3 and r2 == "x")
+assert(not pcall(ui.watch, function() error("boom") end))
+assert(errmsg(ui.watch, 1):find("ui.watch: bad argument #1 'f' (function expected, got number)", 1, true))
+
+-- ---- ui.save: the files are valid -------------------------------------------------------
+local crc_table = {}
+for i = 0, 255 do
+  local c = i
+  for _ = 1, 8 do c = (c & 1) ~= 0 and (0xEDB88320 ~ (c >> 1)) or (c >> 1) end
+  crc_table[i] = c
+end
+local function crc32(str)
+  local c = 0xFFFFFFFF
+  for i = 1, #str do c = crc_table[(c ~ str:byte(i)) & 0xFF] ~ (c >> 8) end
+  return c ~ 0xFFFFFFFF
+end
+assert(crc32("IEND") == 0xAE426082) -- the CRC every PNG's IEND chunk carries
+local function slurp(path)
+  local f = assert(io.open(path, "rb"))
+  local d = f:read("a")
+  f:close()
+  return d
+end
+-- PNG: signature, then chunks with correct CRCs: IHDR first, IDAT, IEND last
+local function check_png(path, w, h)
+  local d = slurp(path)
+  assert(d:sub(1, 8) == "\137PNG\r\n\26\n", "PNG signature")
+  local pos, types = 9, {}
+  while pos <= #d do
+    local len = string.unpack(">I4", d, pos)
+    local body = d:sub(pos + 4, pos + 7 + len)
+    local crc = string.unpack(">I4", d, pos + 8 + len)
+    assert(crc == crc32(body), "CRC of chunk " .. body:sub(1, 4))
+    types[#types + 1] = body:sub(1, 4)
+    if #types == 1 then
+      local W, H, depth, ctype = string.unpack(">I4I4BB", body, 5)
+      assert(W == w and H == h and depth == 8 and ctype == 2, ("IHDR %d x %d"):format(W, H))
+    end
+    pos = pos + 12 + len
+  end
+  assert(pos == #d + 1, "chunks end at the end of the file")
+  assert(types[1] == "IHDR" and types[#types] == "IEND", table.concat(types, " "))
+  local idat = false
+  for _, t in ipairs(types) do idat = idat or t == "IDAT" end
+  assert(idat, "an IDAT chunk")
+end
+local tmp = os.tmpname()
+os.remove(tmp)
+assert(ui.save(tmp .. ".png", M23) == true)
+check_png(tmp .. ".png", 3 * 170, 2 * 170)
+assert(ui.save(tmp .. ".png", M23, {scale = 4}) == true)
+check_png(tmp .. ".png", 12, 8)
+assert(ui.save(tmp .. "s.png", ot.randn(30, 2), ot.randperm(30)) == true)
+check_png(tmp .. "s.png", 512, 512)
+-- PGM: P5 header, exactly w * h bytes after it
+assert(ui.save(tmp .. ".pgm", M23, {scale = 2}) == true)
+local d = slurp(tmp .. ".pgm")
+local W, H, body = d:match("^P5\n(%d+) (%d+)\n255\n(.*)$")
+assert(W == "6" and H == "4" and #body == 24, "PGM header")
+assert(body:byte(1) == 0 and body:byte(24) == 255, "lowest black, highest white")
+-- SVG: an XML declaration, one <svg> element closed at the end, escaped title,
+-- one element per matrix entry
+local function check_svg(path)
+  local t = slurp(path)
+  assert(t:find('^<%?xml version="1.0" encoding="UTF%-8"%?>\n<svg xmlns="http://www.w3.org/2000/svg"'), t:sub(1, 80))
+  assert(t:find("</svg>\n$"))
+  local _, opens = t:gsub("<svg", "")
+  assert(opens == 1)
+  for tag in t:gmatch("<(%a+)[^>]*[^/]>") do
+    assert(tag == "svg" or tag == "text" or tag == "g", "unclosed element " .. tag)
+  end
+  return t
+end
+assert(ui.save(tmp .. ".svg", M23, {title = "a<b & c"}) == true)
+local t = check_svg(tmp .. ".svg")
+assert(t:find("a&lt;b &amp; c", 1, true))
+local _, rects = t:gsub("<rect ", "")
+assert(rects == 6, rects)
+assert(ui.save(tmp .. "c.svg", {1, 0.1, 0.01}, {logy = true}) == true)
+assert(check_svg(tmp .. "c.svg"):find("<polyline", 1, true))
+assert(ui.save(tmp .. "p.svg", ot.mat({{0, 0}, {1, 1}}), {1, 2}) == true)
+local _, circles = check_svg(tmp .. "p.svg"):gsub("<circle ", "")
+assert(circles == 2)
+-- CSV of curves and of a matrix
+assert(ui.save(tmp .. ".csv", {1, 2, 3}, {{1, 0.5, 0.25}, {3, 2, 1}}, {labels = {"a", "b"}}) == true)
+assert(slurp(tmp .. ".csv") == "x,a,b\n1,1,3\n2,0.5,2\n3,0.25,1\n", slurp(tmp .. ".csv"))
+assert(ui.save(tmp .. "m.csv", M23) == true)
+assert(slurp(tmp .. "m.csv") == "0,1,2\n3,4,5\n")
+-- errors and failures
+assert(errmsg(ui.save, tmp .. ".jpg", M23):find("ui.save: bad argument #1 'file' (the name must end in .png, .svg, .pgm or .csv", 1, true))
+assert(errmsg(ui.save, tmp .. ".png", {1, 2, 3}):find("curves save as .svg or .csv", 1, true))
+assert(errmsg(ui.save, tmp .. ".png", M23, {bogus = 1}):find("unknown option 'bogus'", 1, true))
+local ok, msg = ui.save("/nonexistent-dir/x.png", M23)
+assert(ok == nil and msg:find("/nonexistent-dir/x.png", 1, true))
+for _, suffix in ipairs({".png", "s.png", ".pgm", ".svg", "c.svg", "p.svg", ".csv", "m.csv"}) do
+  os.remove(tmp .. suffix)
+end
+
+-- ---- demos ------------------------------------------------------------------------
+local demos = require("prelude").demos()
+local names = {}
+for _, dm in ipairs(demos) do names[dm.name] = dm.title end
+assert(names.sinkhorn_eps and names.exact_vs_entropic, "the OT-core demos are listed")
+
 print("OK")
