@@ -7,6 +7,25 @@
  * during the progress call, so the kernel may reuse the memory afterwards;
  * every pointer is borrowed, never freed by the reader.  Fields a kind
  * does not use stay zero.
+ *
+ * What the panel draws from each kind (it copies what it needs during the
+ * call, so a view may point at scratch memory):
+ *   PLAN, MATRIX  a heatmap of mat (block means of at most 120 x 200 kept;
+ *                 the axes keep the full indices); MATRIX row_names /
+ *                 col_names (at most 64, 23 characters shown) label the axes
+ *                 when every row / column has its own cell; title on top
+ *                 (default "plan (n x m)" / "matrix (n x m)").
+ *   BOUNDS        curves of values[0] (upper) and values[1] (lower) against
+ *                 values[2] (solves done), one point per progress call.
+ *   PARTICLES     a scatter of the first two columns of mat (or mat * proj)
+ *                 coloured by labels (at most 20000 points, a regular
+ *                 subsample beyond); title on top (default "particles").
+ *   TRAIN         loss (values[0]) and train / test accuracy (values[1],
+ *                 values[2]) against the epoch (values[3]).
+ * ot_progress.err (log scale) and ot_progress.objective (when not NaN) are
+ * drawn as curves next to the view in every case.  Report a view about as
+ * often as the progress calls; there is no cost when no panel is shown
+ * except the copy made at most five times a second.
  */
 #ifndef OT_VIEW_H
 #define OT_VIEW_H
