@@ -563,9 +563,13 @@ static int flow_step(lua_State *L) {
   const char *fname = "flow:step";
   bflow *b = checkflow(L, 1, fname);
   lua_settop(L, 2);
-  if (!lua_isnil(L, 2) && !lua_isinteger(L, 2))
-    merr(L, fname, 2, "k", "integer expected, got %s", luaL_typename(L, 2));
-  lua_Integer k = lua_isnil(L, 2) ? 1 : lua_tointeger(L, 2);
+  lua_Integer k = 1;
+  if (!lua_isnil(L, 2)) {
+    int isint = 0;
+    k = lua_tointegerx(L, 2, &isint); /* 3.0 counts as 3 */
+    if (!isint || lua_type(L, 2) != LUA_TNUMBER)
+      merr(L, fname, 2, "k", "integer expected, got %s", luaL_typename(L, 2));
+  }
   if (k < 1) merr(L, fname, 2, "k", "must be >= 1, got %lld", (long long)k);
   user_ud u;
   bind_progress_ud pud;
