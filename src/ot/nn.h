@@ -153,7 +153,10 @@ void ot_nn_train_opts_init(ot_nn_train_opts *o);
  * first member is the panel's ot_view (kind OT_VIEW_TRAIN, values loss,
  * train accuracy, test accuracy, epoch), so the panel may read it as an
  * ot_view.  epoch_end is 1 for the report made after an epoch (then the
- * per-layer norms are filled in), 0 for reports within an epoch.
+ * per-layer norms are filled in), 0 for reports within an epoch (at most
+ * every 20 ms).  The ot_progress itself carries iter = epochs completed,
+ * max_iter = epochs of the run, err = the training loss so far and
+ * objective = loss + penalty.
  */
 typedef struct ot_nn_report {
   ot_view view;
