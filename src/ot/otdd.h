@@ -30,7 +30,9 @@
  *   3. ot_otdd_outer: the outer OT problem on the augmented cost, given the
  *      two clouds, their class indices and the label blocks W12 (and W11,
  *      W22 for the debiased form).  Modes: converged log-domain Sinkhorn with
- *      epsilon-scaling, the peer's "compat" schedule, exact network simplex.
+ *      epsilon-scaling (each stage iterated, a class-block balancing step
+ *      that fixes the mass of each (class, class) block, over-relaxation),
+ *      the peer's "compat" schedule, exact network simplex.
  *      Returns the value and the final dual potentials.  Dense (cost blocks
  *      cached) or online (cost tiles recomputed from coordinates: one GEMM
  *      per tile plus a label-pair lookup, O((n + m) d) memory).
@@ -187,8 +189,13 @@ typedef struct ot_otdd_outer_opts {
   double lambda_y;       /* label weight (default 1) */
   double scaling;        /* epsilon-scaling ratio s in (0, 1): eps decreases by s^2
                             per stage (default 0.5, the peer's) */
-  long max_iter;         /* sinkhorn: iteration cap at the final eps (default 2000) */
-  double tol;            /* sinkhorn: L1 marginal error tolerance (default 1e-6) */
+  long max_iter;         /* sinkhorn: iteration cap at the final eps (default 5000) */
+  double tol;            /* sinkhorn: L1 marginal error tolerance (default 1e-3): at the
+                            default eps = 0.1 and costs in the thousands (eps / cost ~ 1e-4)
+                            Sinkhorn converges slowly; tighter tolerances cost thousands of
+                            iterations */
+  int exact_start;       /* sinkhorn, dense: start the cross potentials at the final eps from
+                            the network simplex duals (the eps -> 0 limit); default 1 */
   int online;            /* -1 (default): dense when the cost blocks fit in dense_limit
                             bytes, else online; 0: dense; 1: online (exact mode is dense) */
   size_t dense_limit;    /* bytes (default 256 MiB) */
@@ -258,6 +265,7 @@ typedef struct ot_otdd_outer_result {
   long iterations;       /* sinkhorn: iterations at the final eps; exact: pivots;
                             compat: stages (length of the eps list) */
   long stages;           /* epsilon-scaling stages before the final eps */
+  long stage_iterations; /* sinkhorn: iterations made during those stages */
   double err;            /* final L1 marginal error (largest of the problems); exact:
                             the largest marginal violation */
   double eps0;           /* first eps of the schedule */
