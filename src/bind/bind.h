@@ -139,5 +139,6 @@ void bind_open_bounds(lua_State *L); /* ot.bounds */
 void bind_open_otdd(lua_State *L);   /* ot.otdd */
 void bind_open_flow(lua_State *L);   /* ot.flow */
 void bind_open_nn(lua_State *L);     /* ot.nn */
+void bind_open_mpi(lua_State *L);    /* ot.mpi (starts MPI under a launcher) */
 
 #endif

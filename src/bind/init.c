@@ -20,6 +20,7 @@ static void (*const openers[])(lua_State *L) = {
   bind_open_otdd,
   bind_open_flow,
   bind_open_nn,
+  bind_open_mpi,
 };
 
 int luaopen_ot(lua_State *L) {
