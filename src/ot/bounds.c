@@ -138,11 +138,11 @@ static int worker_init(worker *w, size_t m, int solver) {
   w->m = m;
   if ((rc = ot_alloc_doubles(m, m, &w->block)) || (rc = ot_alloc_doubles(6, m, &w->vec)) ||
       (rc = ot_malloc(5 * m * sizeof(size_t), &w->idx)))
-    goto fail;
-  if (solver == OT_BOUNDS_EMD && (rc = ot_alloc_doubles(2, m, &w->mass))) goto fail;
-  if (solver == OT_BOUNDS_SINKHORN && (rc = ot_alloc_doubles(m, m, &w->P))) goto fail;
+    goto done;
+  if (solver == OT_BOUNDS_EMD && (rc = ot_alloc_doubles(2, m, &w->mass))) goto done;
+  if (solver == OT_BOUNDS_SINKHORN && (rc = ot_alloc_doubles(m, m, &w->P))) goto done;
   return OT_OK;
-fail:
+done:
   worker_free(w);
   return rc;
 }
@@ -347,6 +347,7 @@ static int report(ctx *c) {
 #pragma omp atomic read
   done = c->done;
   c->view.kind = OT_VIEW_BOUNDS;
+  c->view.title = "mini-batch bounds: upper and lower";
   c->view.values[0] = c->upper;
   c->view.values[1] = c->lower;
   c->view.values[2] = (double)done;
@@ -794,6 +795,9 @@ static int lower_nn_dual(ctx *c, int want_nn, int want_dual, double *nn, double 
     ep.C = ot_mat_view(s1.h, k, n);
     ot_emd_opts eo;
     ot_emd_opts_init(&eo);
+    inner_ud iu = {c, 0};
+    eo.progress = inner_progress;
+    eo.progress_ud = &iu;
     ot_emd_result er;
     if ((rc = ot_emd_solve(&ep, &eo, pi, pj, mass, t, G, &er))) goto done;
     /* any t gives a valid bound; the optimum the best one */
@@ -862,6 +866,9 @@ static int lower_semi(ctx *c, double *semi) {
       ep.C = ot_mat_view(Cb, ep.n, n);
       ot_emd_opts eo;
       ot_emd_opts_init(&eo);
+      inner_ud iu = {c, 0};
+      eo.progress = inner_progress;
+      eo.progress_ud = &iu;
       ot_emd_result er;
       if ((rc = ot_emd_solve(&ep, &eo, pi, pj, mass, NULL, NULL, &er))) goto done;
       if (er.status != OT_EMD_OPTIMAL) ok = 0;
@@ -1038,7 +1045,7 @@ int ot_bounds_minibatch(const ot_bounds_problem *prob, const ot_bounds_opts *o,
       (rc = ot_malloc(k * sizeof(size_t), &res->sigma)) || (rc = ot_alloc_doubles(k, k, &c.D)) ||
       (rc = ot_alloc_doubles(k, k, &c.M)) ||
       (rc = ot_calloc(k * k, &sel)) || (rc = ot_malloc(k * sizeof(size_t), &sig)))
-    goto fail;
+    goto done;
   c.px = res->perm_x;
   c.py = res->perm_y;
   c.pa = res->pair_a;
@@ -1047,12 +1054,12 @@ int ot_bounds_minibatch(const ot_bounds_problem *prob, const ot_bounds_opts *o,
   for (size_t t = 0; t < k * k; t++) c.D[t] = NAN;
   if (want_dual && ((rc = ot_alloc_doubles(n, 1, &c.f)) || (rc = ot_calloc(k, &c.fset)) ||
                     (rc = ot_calloc((size_t)cap, &c.fsrc))))
-    goto fail;
-  if ((rc = make_partition(&c))) goto fail;
-  if (need_proxy && (rc = make_proxy(&c))) goto fail;
+    goto done;
+  if ((rc = make_partition(&c))) goto done;
+  if (need_proxy && (rc = make_proxy(&c))) goto done;
   if (report(&c)) {
     rc = OT_ECANCELED;
-    goto fail;
+    goto done;
   }
 
   /* Rounds: select, solve, reduce. */
@@ -1067,10 +1074,10 @@ int ot_bounds_minibatch(const ot_bounds_problem *prob, const ot_bounds_opts *o,
   size_t *perm = sig; /* scratch permutation (k) */
   int certified = 0;
   if (strategy == OT_BOUNDS_KNN) {
-    if ((rc = ot_malloc(k * k * sizeof *order, &order))) goto fail;
-    if ((rc = reduce(c.proxy, c.proxy, k, res->sigma, &(double){0}, c.M))) goto fail;
+    if ((rc = ot_malloc(k * k * sizeof *order, &order))) goto done;
+    if ((rc = reduce(c.proxy, c.proxy, k, res->sigma, &(double){0}, c.M))) goto done;
     keyed *ks;
-    if ((rc = ot_malloc(k * sizeof *ks, &ks))) goto fail;
+    if ((rc = ot_malloc(k * sizeof *ks, &ks))) goto done;
     for (size_t a = 0; a < k; a++) {
       for (size_t b = 0; b < k; b++) ks[b] = (keyed){c.proxy[a * k + b], b};
       qsort(ks, k, sizeof *ks, keyed_cmp);
@@ -1082,11 +1089,11 @@ int ot_bounds_minibatch(const ot_bounds_problem *prob, const ot_bounds_opts *o,
     ot_free(ks);
   }
   if (strategy == OT_BOUNDS_ADAPTIVE) {
-    if ((rc = ot_alloc_doubles(k, k, &W))) goto fail;
+    if ((rc = ot_alloc_doubles(k, k, &W))) goto done;
     memcpy(W, c.proxy, k * k * sizeof(double));
     for (;;) {
       double wv;
-      if ((rc = reduce(W, W, k, sig, &wv, c.M))) goto fail;
+      if ((rc = reduce(W, W, k, sig, &wv, c.M))) goto done;
       res->rounds++;
       size_t first = c.npairs;
       for (size_t a = 0; a < k; a++)
@@ -1095,9 +1102,9 @@ int ot_bounds_minibatch(const ot_bounds_problem *prob, const ot_bounds_opts *o,
         certified = 1;
         break;
       }
-      if ((rc = solve_pairs(&c, first, c.npairs - first, &res->inner_unconverged))) goto fail;
+      if ((rc = solve_pairs(&c, first, c.npairs - first, &res->inner_unconverged))) goto done;
       for (size_t q = first; q < c.npairs; q++) W[c.pa[q] * k + c.pb[q]] = c.pd[q];
-      if ((rc = reduce(c.D, c.D, k, res->sigma, &c.upper, c.M))) goto fail;
+      if ((rc = reduce(c.D, c.D, k, res->sigma, &c.upper, c.M))) goto done;
       if (c.npairs >= c.cap) break;
     }
   } else {
@@ -1112,23 +1119,23 @@ int ot_bounds_minibatch(const ot_bounds_problem *prob, const ot_bounds_opts *o,
         add_pair(&c, sel, a, b);
       }
       res->rounds++;
-      if ((rc = solve_pairs(&c, first, c.npairs - first, &res->inner_unconverged))) goto fail;
+      if ((rc = solve_pairs(&c, first, c.npairs - first, &res->inner_unconverged))) goto done;
       if (s + 1 < r_rows && k <= 512) /* the running upper bound, for the progress panel */
-        if ((rc = reduce(c.D, c.D, k, res->sigma, &c.upper, c.M))) goto fail;
+        if ((rc = reduce(c.D, c.D, k, res->sigma, &c.upper, c.M))) goto done;
     }
   }
   res->solves = (long)c.npairs;
   res->npairs = c.npairs;
   res->time_solves = ot_clock() - t_solve;
-  if ((rc = reduce(c.D, c.D, k, res->sigma, &c.upper, c.M))) goto fail;
+  if ((rc = reduce(c.D, c.D, k, res->sigma, &c.upper, c.M))) goto done;
   res->upper = res->budgeted = c.upper;
   /* Certificate: the assignment on W = D where solved, the proxy elsewhere. */
   if (c.npairs == k * k) certified = 1;
   if (!certified) {
-    if (!W && (rc = ot_alloc_doubles(k, k, &W))) goto fail;
+    if (!W && (rc = ot_alloc_doubles(k, k, &W))) goto done;
     for (size_t t = 0; t < k * k; t++) W[t] = isnan(c.D[t]) ? c.proxy[t] : c.D[t];
     double wv;
-    if ((rc = reduce(W, W, k, sig, &wv, c.M))) goto fail;
+    if ((rc = reduce(W, W, k, sig, &wv, c.M))) goto done;
     certified = 1;
     for (size_t a = 0; a < k; a++)
       if (isnan(c.D[a * k + sig[a]])) certified = 0;
@@ -1151,47 +1158,38 @@ int ot_bounds_minibatch(const ot_bounds_problem *prob, const ot_bounds_opts *o,
   }
   if (report(&c)) {
     rc = OT_ECANCELED;
-    goto fail;
+    goto done;
   }
 
   /* Lower bounds. */
   double t_low = ot_clock();
   if (o->lower & (OT_BOUNDS_LOWER_NN | OT_BOUNDS_LOWER_DUAL))
     if ((rc = lower_nn_dual(&c, o->lower & OT_BOUNDS_LOWER_NN, want_dual, &res->nn, &res->dual)))
-      goto fail;
+      goto done;
   if (o->lower & OT_BOUNDS_LOWER_SEMI)
-    if ((rc = lower_semi(&c, &res->semi))) goto fail;
+    if ((rc = lower_semi(&c, &res->semi))) goto done;
   res->lower = c.lower;
   res->time_lower = ot_clock() - t_low;
   if (report(&c)) {
     rc = OT_ECANCELED;
-    goto fail;
+    goto done;
   }
 
   if (o->want_plan) {
     double t_plan = ot_clock();
-    if ((rc = make_plan(&c))) goto fail;
+    if ((rc = make_plan(&c))) goto done;
     res->time_plan = ot_clock() - t_plan;
   }
   if (c.canceled) {
     rc = OT_ECANCELED;
-    goto fail;
+    goto done;
   }
   res->time_total = ot_clock() - t_start;
-  ot_free(c.D);
-  ot_free(c.M);
-  ot_free(c.proxy);
-  ot_free(c.f);
-  ot_free(c.fset);
-  ot_free(c.fsrc);
-  ot_free(sel);
-  ot_free(W);
-  ot_free(order);
-  ot_free(sig);
-  return OT_OK;
-fail:
-  res->solves = c.done;
-  ot_bounds_result_free(res);
+done:
+  if (rc != OT_OK) { /* nothing of the result survives but the count of solves */
+    res->solves = c.done;
+    ot_bounds_result_free(res);
+  }
   ot_free(c.D);
   ot_free(c.M);
   ot_free(c.proxy);
