@@ -363,6 +363,45 @@ static int pair_for(int fg, int bg) {
   return k;
 }
 
+/* 1 when dir holds a terminfo entry for term (as "x/xterm" or, on
+ * case-insensitive file systems, "78/xterm"). */
+static int terminfo_in(const char *dir, size_t dlen, const char *term) {
+  char path[1024];
+  if (dlen == 0 || dlen > 512) return 0;
+  snprintf(path, sizeof path, "%.*s/%c/%s", (int)dlen, dir, term[0], term);
+  if (access(path, R_OK) == 0) return 1;
+  snprintf(path, sizeof path, "%.*s/%02x/%s", (int)dlen, dir, (unsigned char)term[0], term);
+  return access(path, R_OK) == 0;
+}
+
+/*
+ * 1 when the terminfo database has an entry for term, searched where
+ * ncurses searches ($TERMINFO, ~/.terminfo, $TERMINFO_DIRS, the system
+ * directories).  Asked before newterm(), whose failure on an unknown TERM
+ * leaves ncurses' pre-screen allocated for the rest of the process.
+ */
+static int terminfo_known(const char *term) {
+  if (strchr(term, '/') || strchr(term, '.')) return 0;
+  const char *t = getenv("TERMINFO"), *home = getenv("HOME"), *dirs = getenv("TERMINFO_DIRS");
+  if (t && terminfo_in(t, strlen(t), term)) return 1;
+  if (home) {
+    char hd[600];
+    snprintf(hd, sizeof hd, "%s/.terminfo", home);
+    if (terminfo_in(hd, strlen(hd), term)) return 1;
+  }
+  for (const char *d = dirs; d && *d;) {
+    const char *end = strchr(d, ':');
+    size_t len = end ? (size_t)(end - d) : strlen(d);
+    if (terminfo_in(d, len, term)) return 1;
+    d = end ? end + 1 : NULL;
+  }
+  static const char *const sys[] = {"/etc/terminfo", "/lib/terminfo", "/usr/share/terminfo",
+                                    "/usr/lib/terminfo", "/usr/local/share/terminfo"};
+  for (size_t k = 0; k < sizeof sys / sizeof sys[0]; k++)
+    if (terminfo_in(sys[k], strlen(sys[k]), term)) return 1;
+  return 0;
+}
+
 /* Make the screen at the first open: newterm on the terminal, or nothing
  * (P.usable = 0) when there is no terminal or it cannot address the cursor. */
 static void screen_try(void) {
@@ -370,7 +409,7 @@ static void screen_try(void) {
   P.usable = 0;
   const char *term = getenv("TERM");
   if (!P.enabled || !isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO) || !term || !term[0] ||
-      strcmp(term, "dumb") == 0)
+      strcmp(term, "dumb") == 0 || !terminfo_known(term))
     return;
   /* our SIGWINCH handler first, so that ncurses does not install its own */
   struct sigaction sa;

@@ -213,6 +213,18 @@ t_no_panel() {
 }
 check "--no-panel: progress lines instead of the panel" t_no_panel
 
+t_exit() {
+  # Ctrl-D ends the session with status 0 (under ASan: no leak from the panel)
+  tm send-keys -t s C-d
+  local i
+  for ((i = 0; i < 500; i++)); do
+    [ -s "$T/rc.s" ] && break
+    sleep 0.02
+  done
+  [ "$(cat "$T/rc.s" 2>/dev/null)" = 0 ] || { screen s | tail -n 8 | sed 's/^/     | /'; return 1; }
+}
+check "the session that used the panel exits with status 0" t_exit
+
 # ---- without a terminal -----------------------------------------------------------
 
 CHUNK="$SETUP; $LONG; print('iterations ' .. info.iterations)"
