@@ -89,6 +89,8 @@ typedef struct pacer {
   double reg;                  /* the reg of the current iterations */
   double last_plan;            /* ot_clock() of the last rebuild; < 0: never */
   const double *a, *b;         /* the weights: the objective <a, f> + <b, g> */
+  long iter;                   /* iter and err of the last pace() call, for the */
+  double err;                  /*   checks inside a pass (lse_rows) */
 } pacer;
 
 static void pacer_init(pacer *p, const char *kernel, ot_progress_fn fn, void *ud, long max_iter) {
@@ -107,6 +109,8 @@ static double pacer_objective(const pacer *p);
 
 static int pace(pacer *p, long iter, double err, int force) {
   if (!p->fn) return 0;
+  p->iter = iter;
+  p->err = err;
   double now = ot_clock();
   if (!force && p->last >= 0 && now - p->last < 0.01) return 0;
   p->last = now;
@@ -146,11 +150,26 @@ static void record_err(ot_sinkhorn_info *info, const ot_sinkhorn_opts *o, double
  * (vexp.h), which saves the max pass.  hint_reg = 0: no hints.
  */
 static void lse_rows(double *out, const double *h, const double *C, size_t rows, size_t cols,
-                     size_t ld, double s, double hint_reg) {
-  long nr = (long)rows;
+                     size_t ld, double s, double hint_reg, pacer *pc, int *canceled) {
+  /* With a progress callback the pass goes in blocks of ~2^21 pairs with a
+   * pace() check between them: a whole pass takes ~10-20 ms at 3000 x 3000
+   * and Ctrl-C must answer within 20 ms.  A cancel sets *canceled and
+   * leaves out[] partly updated (the caller gives up the iterate). */
+  size_t block = rows;
+  if (pc && pc->fn && cols) {
+    block = ((size_t)1 << 21) / cols;
+    if (block < 16) block = 16;
+  }
+  for (size_t i0 = 0; i0 < rows; i0 += block) {
+    long lo = (long)i0, hi = (long)(rows - i0 < block ? rows : i0 + block);
 #pragma omp parallel for schedule(dynamic, 8) if (rows * cols > OMP_MIN_WORK)
-  for (long i = 0; i < nr; i++)
-    out[i] = ot_vexp_lse(h, C + (size_t)i * ld, cols, s, hint_reg > 0 ? out[i] * hint_reg : NAN);
+    for (long i = lo; i < hi; i++)
+      out[i] = ot_vexp_lse(h, C + (size_t)i * ld, cols, s, hint_reg > 0 ? out[i] * hint_reg : NAN);
+    if ((size_t)hi < rows && pc && pace(pc, pc->iter, pc->err, 0)) {
+      *canceled = 1;
+      return;
+    }
+  }
 }
 
 /* Sum over i with w_i > 0 of w_i * x_i (skips the -inf potentials of empty rows). */
@@ -189,6 +208,8 @@ typedef struct lstate {
   double *fprev, *gprev;
   double fi;           /* KL exponent reg_m / (reg_m + reg); 1 when balanced */
   double lr_reg, lc_reg; /* reg at which lr, lc were last computed (0: never) */
+  pacer *pc;           /* checks inside the passes (balanced loop only; else NULL) */
+  int canceled;        /* set by a pass that the progress callback stopped */
 } lstate;
 
 static void lstate_free(lstate *st) {
@@ -234,7 +255,8 @@ static int lstate_init(lstate *st, ot_mat M, const double *a, const double *b, d
  */
 static void log_col_update(lstate *st, double reg, double *err) {
   double s = 1.0 / reg;
-  lse_rows(st->lc, st->f, st->MT, st->m, st->n, st->n, s, st->lc_reg);
+  lse_rows(st->lc, st->f, st->MT, st->m, st->n, st->n, s, st->lc_reg, st->pc, &st->canceled);
+  if (st->canceled) return;
   st->lc_reg = reg;
   if (err) {
     double e = 0.0;
@@ -251,7 +273,9 @@ static void log_col_update(lstate *st, double reg, double *err) {
 
 /* The row half-iteration: f_i = fi * reg * (log a_i - LSE_j((g_j - M_ij)/reg)). */
 static void log_row_update(lstate *st, double reg) {
-  lse_rows(st->lr, st->g, st->M.data, st->n, st->m, st->M.ld, 1.0 / reg, st->lr_reg);
+  lse_rows(st->lr, st->g, st->M.data, st->n, st->m, st->M.ld, 1.0 / reg, st->lr_reg, st->pc,
+           &st->canceled);
+  if (st->canceled) return;
   st->lr_reg = reg;
   for (size_t i = 0; i < st->n; i++)
     st->f[i] = st->a[i] > 0 ? st->fi * reg * (st->loga[i] - st->lr[i]) : -INFINITY;
@@ -278,11 +302,13 @@ static int log_loop(lstate *st, double reg, long max_total, int check, const ot_
   size_t n = st->n, m = st->m;
   info->status = OT_SINKHORN_MAX_ITER;
   pc->st = st; /* the panel's plan comes from these potentials */
+  st->pc = pc;
   pc->log_domain = 1;
   pc->reg = reg;
   for (;;) {
     memcpy(st->gprev, st->g, m * sizeof(double));
     log_col_update(st, reg, &err);
+    if (st->canceled) return OT_ECANCELED;
     if (check && (info->iterations > 0 || warm)) {
       record_err(info, o, err);
       if (err < o->tol) { /* the iterate before this column update met tol */
@@ -296,8 +322,12 @@ static int log_loop(lstate *st, double reg, long max_total, int check, const ot_
       if (check && info->iterations == 0) record_err(info, o, err);
       return OT_OK;
     }
+    /* also between the half-iterations: one half is a full pass over M
+     * (~10 ms at 3000 x 3000), and Ctrl-C must answer within 20 ms */
+    if (pace(pc, info->iterations, err, 0)) return OT_ECANCELED;
     memcpy(st->fprev, st->f, n * sizeof(double));
     log_row_update(st, reg);
+    if (st->canceled) return OT_ECANCELED;
     if (bad_potentials(st)) {
       memcpy(st->f, st->fprev, n * sizeof(double));
       memcpy(st->g, st->gprev, m * sizeof(double));
@@ -345,7 +375,7 @@ static int log_finish(lstate *st, ot_mat P, double reg, double *r, double *c, do
       for (size_t j = 0; j < m; j++) c[j] += pr[j];
     }
   } else {
-    lse_rows(c, st->f, st->MT, m, n, n, s, 0.0);
+    lse_rows(c, st->f, st->MT, m, n, n, s, 0.0, NULL, NULL);
     for (size_t j = 0; j < m; j++) c[j] = exp(st->g[j] * s + c[j]);
   }
   ot_free(scratch);

@@ -25,8 +25,9 @@
 #include <omp.h>
 #endif
 
-/* Directions per progress report grow until a block takes this long. */
-#define BLOCK_SECONDS 0.02
+/* Directions per progress report grow until a block takes this long (the
+ * doubling can overshoot to twice it; Ctrl-C must answer within 20 ms). */
+#define BLOCK_SECONDS 0.005
 /* (points x directions) under which a block is not worth threads. */
 #define PAR_MIN_WORK 20000.0
 
