@@ -100,9 +100,11 @@ static void read_dataset(lua_State *L, int idx, int arg, const char *argname, ds
   if (X->vec) d = 1;
   if (n == 0 || d == 0) bind_argerror(L, arg, argname, "empty dataset: X is %zux%zu", n, d);
   size_t bi, bj;
-  if (!ot_mat_all_finite(X->m, &bi, &bj))
-    bind_argerror(L, arg, argname, "X[%zu][%zu] = %g is not finite", bi + 1, bj + 1,
-                  OT_AT(X->m, bi, bj));
+  if (!ot_mat_all_finite(X->m, &bi, &bj)) {
+    double bad = OT_AT(X->m, bi, bj);
+    bind_argerror(L, arg, argname, "X[%zu][%zu] = %s is not finite", bi + 1, bj + 1,
+                  isnan(bad) ? "nan" : bad > 0 ? "inf" : "-inf");
+  }
   ds->X = X->m;
   /* labels */
   lua_getfield(L, idx, "y");
@@ -136,6 +138,7 @@ static void read_dataset(lua_State *L, int idx, int arg, const char *argname, ds
                       luaL_typename(L, -1));
       lua_pop(L, 1);
     }
+    if (isnan(v)) bind_argerror(L, arg, argname, "y[%zu] = nan is not an integer label", i + 1);
     if (!isfinite(v) || v != floor(v) || fabs(v) > 9007199254740992.0)
       bind_argerror(L, arg, argname, "y[%zu] = %g is not an integer label", i + 1, v);
     yv->m.data[i] = v;
@@ -372,7 +375,8 @@ static int otdd_label_distances(lua_State *L) {
     bind_argerror(L, 2, "D2", "dimension %zu does not match D1's %zu", d2.X.cols, d1.X.cols);
   double t0 = ot_clock();
   ot_otdd_stats *A = compute_stats(L, &d1, &c, fname);
-  ot_otdd_stats *B = compute_stats(L, &d2, &c, fname);
+  /* the same dataset twice: one statistics object, so W is exactly symmetric */
+  ot_otdd_stats *B = lua_rawequal(L, 1, 2) ? A : compute_stats(L, &d2, &c, fname);
   double t1 = ot_clock();
   int wi = lua_gettop(L) + 1;
   bmat *W = bind_newmat(L, A->nclass, B->nclass, fname);
@@ -700,15 +704,17 @@ static int otdd_distance(lua_State *L) {
       char need[32], lim[32];
       ot_mem_format(bytes, need, sizeof need);
       ot_mem_format(ot_mem_limit(), lim, sizeof lim);
-      luaL_error(L, "%s: the %zux%zu coupling needs %s, over the memory budget (%s); call "
-                 "without coupling = true (the distance itself needs O(n + m) memory)",
-                 fname, n, m, need, lim);
+      char msg[256];
+      snprintf(msg, sizeof msg, "%s: the %zux%zu coupling needs %s, over the memory budget "
+               "(%s); call without coupling = true (the distance itself needs O(n + m) memory)",
+               fname, n, m, need, lim);
+      luaL_error(L, "%s", msg);
     }
   }
   double t0 = ot_clock();
   int si = lua_gettop(L) + 1;
   ot_otdd_stats *A = compute_stats(L, &d1, &c, fname);
-  ot_otdd_stats *B = compute_stats(L, &d2, &c, fname);
+  ot_otdd_stats *B = lua_rawequal(L, 1, 2) ? A : compute_stats(L, &d2, &c, fname);
   double ts = ot_clock() - t0;
   lua_createtable(L, 0, 40);
   int info = lua_gettop(L);
