@@ -36,7 +36,7 @@ void ot_flow_opts_init(ot_flow_opts *o) {
   o->lambda_x = 1.0;
   o->lambda_y = 1.0;
   o->max_iter = 1000;
-  o->sinkhorn_tol = 1e-6;
+  o->sinkhorn_tol = 1e-3;
   o->online = -1;
   o->margin_gap = 1.0;
   o->box_lo = 0.0;
@@ -76,6 +76,7 @@ struct ot_flow {
   double *G, *Gnew, *m1, *m2, *m1new, *m2new;
   long t;
   double *pool;          /* the arrays above that are carved from one block */
+  double last_err;       /* marginal error of the last converged-mode iteration */
   double *scr;           /* soft-min scratch of the running solve: h, cost tile, weights */
   size_t scr_nm, scr_tile;
   double F, parts[OT_FLOW_NPARTS], gnorm;
@@ -279,19 +280,36 @@ static int sched_self(ot_flow *f, const blk *xx, const double *la, const double 
   return OT_OK;
 }
 
-static double maxdiff(const double *x, const double *y, size_t n) {
-  double r = 0;
-  for (size_t i = 0; i < n; i++) {
-    double v = fabs(x[i] - y[i]);
-    if (v > r || isnan(v)) r = v;
-  }
-  return r;
+/* sum_j w_j |exp((p_j - q_j) / eps) - 1|: the L1 marginal error of a plan whose
+   potential p would be replaced by the soft-min q. */
+static double marg_err(const double *w, const double *p, const double *q, size_t k, double eps) {
+  double e = 0;
+  for (size_t j = 0; j < k; j++) e += w[j] * fabs(expm1((p[j] - q[j]) / eps));
+  return e;
 }
 
 static double wdot(const double *w, const double *x, size_t n) {
   double s = 0;
   for (size_t i = 0; i < n; i++) s += w[i] * x[i];
   return s;
+}
+
+/* Exact duals of the dense cross block into f (n) and g (m). */
+static int emd_duals(ot_flow *f, const blk *xy, double *u, double *v) {
+  size_t n = xy->X.rows, m = xy->Y.rows;
+  ot_emd_problem prob;
+  memset(&prob, 0, sizeof prob);
+  prob.n = n;
+  prob.m = m;
+  prob.a = f->a;
+  prob.b = f->b;
+  prob.C = ot_mat_view(xy->C, n, m);
+  ot_emd_opts eo;
+  ot_emd_opts_init(&eo);
+  ot_emd_result res;
+  int rc = ot_emd_solve(&prob, &eo, NULL, NULL, NULL, u, v, &res);
+  f->solver_iter += 1;
+  return rc;
 }
 
 /*
@@ -396,14 +414,25 @@ static int ot_term(ot_flow *f, int term, ot_mat Xp, ot_mat Yp, const size_t *li,
   int need_gbb = debiased && !f->have_gbb[term];
   if (need_gbb && (rc = blk_init(&yy, dense))) goto done;
 
-  int warm = o->solver == OT_FLOW_CONVERGED && f->have_warm[term];
+  /* dense: every solve starts from the exact duals (robust after large moves);
+     online: from the previous step's potentials when there are some */
+  int warm = o->solver == OT_FLOW_CONVERGED && f->have_warm[term] && !dense;
   if (warm) {
     memcpy(Fp, f->warm[term][0], n * sizeof *Fp);
     memcpy(Gp, f->warm[term][1], m * sizeof *Gp);
     if (debiased) memcpy(FA, f->warm[term][2], n * sizeof *FA);
   } else {
-    if ((rc = sched_pair(f, &xy, &yx, f->loga, f->logb, epsl, ne, Fp, Gp, tf, tg))) goto done;
-    if (debiased && (rc = sched_self(f, &xx, f->loga, epsl, ne, FA, tf))) goto done;
+    if (o->solver == OT_FLOW_CONVERGED && dense) {
+      /* start the cross potentials from the network simplex duals (the eps -> 0 limit) */
+      if ((rc = emd_duals(f, &xy, Fp, Gp))) goto done;
+      if (debiased && f->have_warm[term]) memcpy(FA, f->warm[term][2], n * sizeof *FA);
+      else if (debiased && (rc = sched_self(f, &xx, f->loga, epsl, ne, FA, tf))) goto done;
+    } else if ((rc = sched_pair(f, &xy, &yx, f->loga, f->logb, epsl, ne, Fp, Gp, tf, tg))) {
+      goto done;
+    }
+    if (!(o->solver == OT_FLOW_CONVERGED && dense) && debiased &&
+        (rc = sched_self(f, &xx, f->loga, epsl, ne, FA, tf)))
+      goto done;
   }
   if (need_gbb && (rc = sched_self(f, &yy, f->logb, epsl, ne, GB, tg))) goto done;
 
@@ -411,36 +440,34 @@ static int ot_term(ot_flow *f, int term, ot_mat Xp, ot_mat Yp, const size_t *li,
     int cross_done = 0, self_done = !debiased, yy_done = !need_gbb;
     /* cross updates over-relaxed in the log domain (f <- f + om (softmin - f)), which
        cuts the passes at small eps about threefold (om = 1.8) */
-    double om = 1.8, prev_dd = INFINITY;
+    double om = 1.8, prev_err = INFINITY;
     for (long it = 0; it < o->max_iter && !(cross_done && self_done && yy_done); it++) {
       if (!cross_done) {
         /* f first: the target side's potential g moves least between steps */
         if ((rc = sm_pass(f, &xy, eps, Gp, f->logb, tf, NULL))) goto done;
         for (size_t i = 0; i < n; i++) tf[i] = Fp[i] + om * (tf[i] - Fp[i]);
         if ((rc = sm_pass(f, &yx, eps, tf, f->loga, tg, NULL))) goto done;
+        /* L1 marginal error of the plan (f, g): its column sums are b_j exp((g_j - g~_j) / eps) */
+        double err = marg_err(f->b, Gp, tg, m, eps);
         for (size_t j = 0; j < m; j++) tg[j] = Gp[j] + om * (tg[j] - Gp[j]);
-        double dd = fmax(maxdiff(tf, Fp, n), maxdiff(tg, Gp, m));
         memcpy(Fp, tf, n * sizeof *Fp);
         memcpy(Gp, tg, m * sizeof *Gp);
-        cross_done = dd < o->sinkhorn_tol;
-        /* over-relaxation safeguard: back to plain updates when the changes grow far
-           above the smallest seen (divergence), or turn NaN */
-        if (!(dd <= 10 * prev_dd)) om = 1.0;
-        if (dd < prev_dd) prev_dd = dd;
-
+        cross_done = err < o->sinkhorn_tol;
+        f->last_err = err;
+        /* over-relaxation safeguard: back to plain updates when the error grows far
+           above the smallest seen (divergence), or turns NaN */
+        if (it >= 5 && !(err <= 10 * prev_err)) om = 1.0;
+        if (it >= 4 && err < prev_err) prev_err = err;
       }
       if (!self_done) {
         if ((rc = sm_pass(f, &xx, eps, FA, f->loga, tf, NULL))) goto done;
-        for (size_t i = 0; i < n; i++) tf[i] = 0.5 * (FA[i] + tf[i]);
-        self_done = maxdiff(tf, FA, n) < o->sinkhorn_tol;
-
-        memcpy(FA, tf, n * sizeof *FA);
+        self_done = marg_err(f->a, FA, tf, n, eps) < o->sinkhorn_tol;
+        for (size_t i = 0; i < n; i++) FA[i] = 0.5 * (FA[i] + tf[i]);
       }
       if (!yy_done) {
         if ((rc = sm_pass(f, &yy, eps, GB, f->logb, tg, NULL))) goto done;
-        for (size_t j = 0; j < m; j++) tg[j] = 0.5 * (GB[j] + tg[j]);
-        yy_done = maxdiff(tg, GB, m) < o->sinkhorn_tol;
-        memcpy(GB, tg, m * sizeof *GB);
+        yy_done = marg_err(f->b, GB, tg, m, eps) < o->sinkhorn_tol;
+        for (size_t j = 0; j < m; j++) GB[j] = 0.5 * (GB[j] + tg[j]);
       }
     }
   }

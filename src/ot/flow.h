@@ -80,7 +80,7 @@ typedef struct ot_flow_opts {
   double scaling;              /* epsilon-scaling ratio on the blur (default 0.5) */
   double lambda_x, lambda_y;   /* cost weights (default 1, 1) */
   long max_iter;               /* converged: iterations at the final eps (default 1000) */
-  double sinkhorn_tol;         /* converged: largest potential change (cost units) (1e-6) */
+  double sinkhorn_tol;         /* converged: L1 marginal error tolerance (default 1e-3) */
   int online;                  /* -1 (default) automatic, 0 dense costs, 1 tiles */
   /* potential energy: V = w_quad |A x - b|^2 (A: p x d row-major or NULL = identity,
      b: p or d values or NULL = 0) */

@@ -97,6 +97,7 @@ int main(void) {
       o.w_ot = 1.0;
       o.solver = solvers[s];
       o.eps = 0.01; /* debiased: S_eps vanishes only on the target itself */
+      o.sinkhorn_tol = 1e-10;
       o.step = 0.3;
       rc = ot_flow_create(&f, ot_mat_view(X, 30, 2), NULL, ot_mat_view(Y, 30, 2), NULL, &o);
       int mono = rc == OT_OK;
