@@ -290,8 +290,10 @@ int ot_nn_clone(ot_nn_net **out, const ot_nn_net *net) {
 int ot_nn_spectral_split(ot_mat U, ot_mat Vt, ot_mat W) {
   size_t m = W.rows, n = W.cols, k = m < n ? m : n, r = U.cols;
   double *A = NULL, *Bt = NULL, *s = NULL;
+  size_t A_bad_i, A_bad_j;
   int rc;
   if (U.rows != m || Vt.rows != r || Vt.cols != n) return OT_ESHAPE;
+  if (!ot_mat_all_finite(W, &A_bad_i, &A_bad_j)) return OT_EINVAL;
   if ((rc = ot_alloc_doubles(m, k ? k : 1, &A)) || (rc = ot_alloc_doubles(k ? k : 1, n, &Bt)) ||
       (rc = ot_alloc_doubles(k ? k : 1, 1, &s)))
     goto done;
@@ -778,6 +780,13 @@ static int train_epoch(ot_nn_net *net, ot_mat X, const double *y, const ot_nn_tr
       }
     }
   }
+  if (rc == OT_OK && !rep->diverged) { /* weights that overflowed also end the run */
+    for (size_t k = 0; k < net->nparams; k++)
+      if (!isfinite(net->params[k])) {
+        rep->diverged = 1;
+        break;
+      }
+  }
   rep->loss = seen ? sum_loss / (double)seen : NAN;
   rep->train_acc = seen ? (double)right / (double)seen : NAN;
   rep->lr = lr;
@@ -969,6 +978,16 @@ fail:
   return rc;
 }
 
+/* 1 when every weight of layer L (W or U, M, Vt) is finite. */
+static int layer_finite(const ot_nn_net *net, const ot_nn_layer *L) {
+  const double *P = net->params;
+  size_t from = L->rank ? L->u : L->w;
+  size_t to = L->rank ? L->vt + L->rank * L->in : L->w + L->out * L->in;
+  int ok = 1;
+  for (size_t k = from; k < to; k++) ok &= isfinite(P[k]) != 0;
+  return ok;
+}
+
 size_t ot_nn_layer_nsv(const ot_nn_net *net, size_t i) {
   if (!net || i >= net->nlayers) return 0;
   const ot_nn_layer *L = &net->layers[i];
@@ -989,6 +1008,12 @@ int ot_nn_layer_norms(const ot_nn_net *net, size_t i, double *fro2, double *nucl
   int rc = OT_OK;
   if (sv.data && !(ot_mat_is_vector(sv) && ot_mat_numel(sv) == nsv)) return OT_ESHAPE;
   if ((rc = ot_alloc_doubles(nsv, 1, &s))) return rc;
+  if (!layer_finite(net, L)) { /* an overflowed layer: no SVD (LAPACK would complain) */
+    if (fro2) *fro2 = NAN;
+    if (nuclear) *nuclear = NAN;
+    for (size_t k = 0; sv.data && k < nsv; k++) sv.data[k * (sv.rows == 1 ? 1 : sv.ld)] = NAN;
+    goto done;
+  }
   if (r == 0) {
     ot_mat W = mv(P + L->w, out, in);
     if (fro2) {

@@ -114,7 +114,9 @@ int ot_nn_clone(ot_nn_net **out, const ot_nn_net *net);
  * Spectral split of the m x n matrix W into U (m x r) and Vt (r x n):
  * W = A diag(s) B^T (thin SVD), U = A_r diag(s_r)^(1/2), Vt = diag(s_r)^(1/2)
  * B_r^T, so U Vt is the best rank-r approximation of W and U^T U = Vt Vt^T
- * = diag(s_r).  Columns of U and rows of Vt beyond min(m, n) are zero.
+ * = diag(s_r).  Columns of U and rows of Vt beyond min(m, n), or beyond the
+ * numerical rank (singular values below s_1 max(m, n) DBL_EPSILON), are
+ * zero.  OT_EINVAL when W has a non-finite entry.
  */
 int ot_nn_spectral_split(ot_mat U, ot_mat Vt, ot_mat W);
 
@@ -177,8 +179,9 @@ typedef struct ot_nn_report {
 /*
  * One epoch of SGD over X (n x in), labels y, mini-batches drawn by a
  * permutation from rng; lr is o->lr.  rep (may be NULL) receives loss,
- * train_acc, time and diverged.  Stops early on a non-finite loss (diverged
- * = 1, OT_OK).  OT_ECANCELED when the progress callback stopped it: the
+ * train_acc, time and diverged.  Stops early on a non-finite loss, before
+ * that batch's step (diverged = 1, OT_OK); an epoch that ends with a
+ * non-finite weight also sets diverged.  OT_ECANCELED when the progress callback stopped it: the
  * weights are those after the last completed step.
  */
 int ot_nn_train_epoch(ot_nn_net *net, ot_mat X, const double *y, const ot_nn_train_opts *o,

@@ -409,6 +409,17 @@ static void test_bad_inputs(void) {
   ot_nn_train_opts_init(&o);
   CHECK("no rows", ot_nn_train_epoch(net, mv(X, 0, 3), yok, &o, &r, NULL) == OT_EINVAL);
   CHECK("layer out of range", ot_nn_layer_norms(net, 2, NULL, NULL, none) == OT_EINVAL);
+  double Wn[4] = {1, NAN, 0, 1}, Un[2], Vn[2];
+  CHECK("split of a non-finite W", ot_nn_spectral_split(mv(Un, 2, 1), mv(Vn, 1, 2), mv(Wn, 2, 2)) == OT_EINVAL);
+  { /* norms of an overflowed layer are nan, without calling LAPACK */
+    ot_nn_net *c = NULL;
+    double f, nuc, sv[2];
+    ot_nn_clone(&c, net);
+    c->params[c->layers[0].u] = INFINITY;
+    CHECK("norms of an overflowed layer", ot_nn_layer_norms(c, 0, &f, &nuc, mv(sv, 2, 1)) == OT_OK &&
+                                              isnan(f) && isnan(nuc) && isnan(sv[0]));
+    ot_nn_free(c);
+  }
   /* a diverging run stops with the flag set and finite weights kept */
   o.lr = 1e6;
   o.momentum = 0.0;
