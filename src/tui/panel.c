@@ -638,8 +638,11 @@ static void hold_wait(void) {
   hold_sigint = 0;
   redraw();
   timeout(100);
-  while (P.open && !hold_sigint) {
+  int quick = 0; /* ERRs that came back at once: the input is at its end */
+  while (P.open && !hold_sigint && quick < 20) {
+    double t = ot_clock();
     int ch = getch();
+    quick = ch == ERR && ot_clock() - t < 0.05 ? quick + 1 : 0;
     if (ch == 'q' || ch == 'Q' || ch == 27 || ch == '\n' || ch == '\r' || ch == KEY_ENTER) break;
     if (ch == 'p' || ch == 'P') continue; /* nothing runs: nothing to pause */
     if (ch == KEY_RESIZE || winch_seen) {

@@ -301,5 +301,28 @@ local demos = require("prelude").demos()
 local names = {}
 for _, dm in ipairs(demos) do names[dm.name] = dm.title end
 assert(names.sinkhorn_eps and names.exact_vs_entropic, "the OT-core demos are listed")
+-- the two OT-core demos run through demo() and narrate
+for _, name in ipairs({"sinkhorn_eps", "exact_vs_entropic"}) do
+  local said = {}
+  local old_print, old_write = print, io.write
+  print = function(...) said[#said + 1] = table.concat({...}, "\t") end
+  io.write = function(...) said[#said + 1] = table.concat({...}) end
+  local ok, err = pcall(demo, name)
+  print, io.write = old_print, old_write
+  assert(ok, err)
+  local text = table.concat(said, "\n")
+  assert(text:find("Takeaway:", 1, true), name)
+  if name == "sinkhorn_eps" then
+    -- smaller epsilon: more iterations and less blur
+    local its, blurs = {}, {}
+    for it, blur in text:gmatch("(%d+) iterations, [%d.]+ s, cost [%d.]+ %(exact [%d.]+%), blur ([%d.]+)") do
+      its[#its + 1], blurs[#blurs + 1] = tonumber(it), tonumber(blur)
+    end
+    assert(#its == 3 and its[1] < its[2] and its[2] < its[3], text)
+    assert(blurs[1] > blurs[2] and blurs[2] > blurs[3])
+  else
+    assert(text:find("80 non-zero entries out of 6400", 1, true), text)
+  end
+end
 
 print("OK")
