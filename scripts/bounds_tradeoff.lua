@@ -1,7 +1,7 @@
 -- bounds_tradeoff.lua -- the budget / tightness trade-off of certified
 -- mini-batch bounds on OT (specs/bounds.md, issue 5).
 --
---   otlab scripts/bounds_tradeoff.lua [quick]
+--   otlab scripts/bounds_tradeoff.lua [quick] [--save DIR]
 --
 -- For two pairs of point clouds
 --   (1) Gaussian mixtures in 2-D: three components against three shifted ones
@@ -18,9 +18,20 @@
 -- upper, lower (max of nn and dual), the gap, the gap relative to exact OT
 -- (network simplex on the full cost matrix, computable at these sizes),
 -- solves and wall time; then a text plot per data set.
--- "quick" runs smaller sizes (a smoke test, a few seconds).
+-- "quick" runs smaller sizes (a smoke test, a few seconds); --save DIR also
+-- writes each plot as DIR/bounds_tradeoff_<k>.svg (and .csv) with ui.save.
 
-local quick = (...) == "quick"
+local quick, savedir = false, nil
+do
+  local args = {...}
+  local i = 1
+  while i <= #args do
+    if args[i] == "quick" then quick = true
+    elseif args[i] == "--save" and args[i + 1] then savedir = args[i + 1]; i = i + 1
+    else error("usage: otlab scripts/bounds_tradeoff.lua [quick] [--save DIR]", 0) end
+    i = i + 1
+  end
+end
 local fmt = string.format
 
 -- ---- data -------------------------------------------------------------------
@@ -74,7 +85,7 @@ end
 
 print(fmt("bounds_tradeoff: otlab %s, %s, %s", tostring(ot.version),
           os.date("!%Y-%m-%d %H:%M UTC"), quick and "quick sizes" or "full sizes"))
-for _, s in ipairs(sets) do
+for si, s in ipairs(sets) do
   local n, d = s.X:shape()
   local exact, einfo = ot.emd2(nil, nil, s.X, s.Y)
   local texact = einfo.time
@@ -131,4 +142,11 @@ for _, s in ipairs(sets) do
                   title = s.name .. ": circulant bounds vs budget",
                   xlabel = "log2(budget / k): budget = k, 2k, 4k, ... k^2 solves",
                   ylabel = "OT (squared Euclidean)"})
+  if savedir then
+    for _, ext in ipairs({"svg", "csv"}) do
+      local file = fmt("%s/bounds_tradeoff_%d.%s", savedir, si, ext)
+      local ok, err = ui.save(file, X, ys, {labels = labels, title = s.name .. ": circulant bounds vs log2(budget / k)"})
+      print(ok and ("saved " .. file) or ("could not save: " .. tostring(err)))
+    end
+  end
 end
