@@ -184,6 +184,21 @@ t_cancel_key() {
 }
 check "c cancels the job: \"interrupted\", then the prompt works" t_cancel_key
 
+t_ctrl_c() {
+  type_line s "$ENDLESS"
+  wait_screen s '^otlab panel: sinkhorn' 10 || return 1
+  local t0 t1
+  t0=$(date +%s%N)
+  tm send-keys -t s C-c
+  wait_gone s '^otlab panel:' 3 || return 1
+  t1=$(date +%s%N)
+  echo "     (panel gone $(((t1 - t0) / 1000000)) ms after Ctrl-C)"
+  wait_screen s 'ot.sinkhorn: interrupted at iteration [0-9]+' 3 && wait_prompt s 3 || return 1
+  type_line s '6 * 7 + 2'
+  wait_screen s '^44$'
+}
+check "Ctrl-C with the panel open: \"interrupted\", the prompt works" t_ctrl_c
+
 t_quick() {
   # a quick call never opens the panel
   tm resize-window -t s -x 100 -y 30 2>/dev/null
