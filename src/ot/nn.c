@@ -105,6 +105,65 @@ static double decay(double *restrict g, const double *restrict p, size_t n, doub
   return s;
 }
 
+/* s[j] = sum over the n rows of z of (z[j] - mean[j])^2 */
+static void sq_dev_sums(double *restrict s, const double *restrict z, const double *restrict mean,
+                        size_t n, size_t w) {
+  for (size_t j = 0; j < w; j++) s[j] = 0.0;
+  for (size_t k = 0; k < n; k++) {
+    const double *restrict zk = z + k * w;
+#pragma omp simd
+    for (size_t j = 0; j < w; j++) s[j] += (zk[j] - mean[j]) * (zk[j] - mean[j]);
+  }
+}
+
+/* batch norm output: xhat = (z - mean) istd, y = gamma xhat + beta, n rows of width w */
+static void bn_apply(double *restrict y, double *restrict xhat, const double *restrict z,
+                     const double *restrict mean, const double *restrict istd,
+                     const double *restrict gam, const double *restrict bet, size_t n, size_t w) {
+  for (size_t k = 0; k < n; k++) {
+    const double *restrict zk = z + k * w;
+    double *restrict xk = xhat + k * w, *restrict yk = y + k * w;
+#pragma omp simd
+    for (size_t j = 0; j < w; j++) {
+      xk[j] = (zk[j] - mean[j]) * istd[j];
+      yk[j] = gam[j] * xk[j] + bet[j];
+    }
+  }
+}
+
+/* dgamma = sum of d xhat, dbeta = sum of d over the rows */
+static void bn_grads(double *restrict dg, double *restrict db, const double *restrict d,
+                     const double *restrict xhat, size_t n, size_t w) {
+  for (size_t j = 0; j < w; j++) dg[j] = 0.0, db[j] = 0.0;
+  for (size_t k = 0; k < n; k++) {
+    const double *restrict dk = d + k * w, *restrict xk = xhat + k * w;
+#pragma omp simd
+    for (size_t j = 0; j < w; j++) {
+      dg[j] += dk[j] * xk[j];
+      db[j] += dk[j];
+    }
+  }
+}
+
+/* d (w.r.t. the BN output) becomes the gradient w.r.t. its input z */
+static void bn_back(double *restrict d, const double *restrict xhat, const double *restrict gam,
+                    const double *restrict istd, const double *restrict dg,
+                    const double *restrict db, size_t n, size_t w, int train) {
+  double inv = 1.0 / (double)n;
+  for (size_t k = 0; k < n; k++) {
+    double *restrict dk = d + k * w;
+    const double *restrict xk = xhat + k * w;
+    if (train) {
+#pragma omp simd
+      for (size_t j = 0; j < w; j++)
+        dk[j] = gam[j] * istd[j] * (dk[j] - (db[j] + xk[j] * dg[j]) * inv);
+    } else {
+#pragma omp simd
+      for (size_t j = 0; j < w; j++) dk[j] = gam[j] * istd[j] * dk[j];
+    }
+  }
+}
+
 /* s = the column sums of the n x w rows of d */
 static void col_sums(double *restrict s, const double *restrict d, size_t n, size_t w) {
   for (size_t j = 0; j < w; j++) s[j] = 0.0;
@@ -479,15 +538,9 @@ static void forward(ot_nn_net *net, const double *X, size_t ldx, size_t n, int t
       double *rm = net->buffers + L->run_mean, *rv = net->buffers + L->run_var;
       const double *gam = P + L->gamma, *bet = P + L->beta;
       if (train) {
-        for (size_t j = 0; j < out; j++) mean[j] = 0.0, istd[j] = 0.0;
-        for (size_t k = 0; k < n; k++)
-          for (size_t j = 0; j < out; j++) mean[j] += b->z[k * out + j];
+        col_sums(mean, b->z, n, out);
         for (size_t j = 0; j < out; j++) mean[j] /= (double)n;
-        for (size_t k = 0; k < n; k++)
-          for (size_t j = 0; j < out; j++) {
-            double d = b->z[k * out + j] - mean[j];
-            istd[j] += d * d; /* sum of squares for now */
-          }
+        sq_dev_sums(istd, b->z, mean, n, out); /* sums of squares for now */
         for (size_t j = 0; j < out; j++) {
           double var = istd[j] / (double)n;
           if (update_running) {
@@ -504,13 +557,7 @@ static void forward(ot_nn_net *net, const double *X, size_t ldx, size_t n, int t
         }
       }
       double *dst = L->act >= 0 ? b->a : b->z; /* BN is never on the last layer */
-      for (size_t k = 0; k < n; k++) {
-        double *z = b->z + k * out, *xh = b->xhat + k * out, *y = dst + k * out;
-        for (size_t j = 0; j < out; j++) {
-          xh[j] = (z[j] - mean[j]) * istd[j];
-          y[j] = gam[j] * xh[j] + bet[j];
-        }
-      }
+      bn_apply(dst, b->xhat, b->z, mean, istd, gam, bet, n, out);
       h = dst;
     }
     if (L->act == OT_NN_RELU) {
@@ -579,23 +626,9 @@ static void backward(ot_nn_net *net, const double *X, size_t ldx, size_t n, int 
     if (L->bn) {
       const double *gam = P + L->gamma;
       double *dg = G + L->gamma, *db = G + L->beta;
-      for (size_t j = 0; j < out; j++) dg[j] = 0.0, db[j] = 0.0;
-      for (size_t k = 0; k < n; k++) {
-        const double *dk = d + k * out, *xh = b->xhat + k * out;
-        for (size_t j = 0; j < out; j++) {
-          dg[j] += dk[j] * xh[j];
-          db[j] += dk[j];
-        }
-      }
+      bn_grads(dg, db, d, b->xhat, n, out);
       /* dz = gamma istd / n (n g - sum g - xhat sum(g xhat)) in train mode */
-      for (size_t k = 0; k < n; k++) {
-        double *dk = d + k * out;
-        const double *xh = b->xhat + k * out;
-        for (size_t j = 0; j < out; j++) {
-          double gi = gam[j] * b->istd[j];
-          dk[j] = train ? gi * (dk[j] - (db[j] + xh[j] * dg[j]) / (double)n) : gi * dk[j];
-        }
-      }
+      bn_back(d, b->xhat, gam, b->istd, dg, db, n, out, train);
     } else {
       col_sums(G + L->b, d, n, out);
     }
@@ -1008,12 +1041,7 @@ int ot_nn_layer_norms(const ot_nn_net *net, size_t i, double *fro2, double *nucl
   int rc = OT_OK;
   if (sv.data && !(ot_mat_is_vector(sv) && ot_mat_numel(sv) == nsv)) return OT_ESHAPE;
   if ((rc = ot_alloc_doubles(nsv, 1, &s))) return rc;
-  if (!layer_finite(net, L)) { /* an overflowed layer: no SVD (LAPACK would complain) */
-    if (fro2) *fro2 = NAN;
-    if (nuclear) *nuclear = NAN;
-    for (size_t k = 0; sv.data && k < nsv; k++) sv.data[k * (sv.rows == 1 ? 1 : sv.ld)] = NAN;
-    goto done;
-  }
+  if (!layer_finite(net, L)) goto overflow; /* no SVD: LAPACK would complain */
   if (r == 0) {
     ot_mat W = mv(P + L->w, out, in);
     if (fro2) {
@@ -1041,9 +1069,12 @@ int ot_nn_layer_norms(const ot_nn_net *net, size_t i, double *fro2, double *nucl
       *fro2 = f;
     }
     ot_mat_transpose(mv(v, in, r), Vt);
+    size_t bi, bj;
+    if (!ot_mat_all_finite(mv(up, out, r), &bi, &bj)) goto overflow; /* U M overflowed */
     if ((rc = ot_qr_r(mv(ru, k1, r), mv(up, out, r))) || (rc = ot_qr_r(mv(rv, k2, r), mv(v, in, r))))
       goto done;
     ot_gemm(mv(sm, k1, k2), 1.0, mv(ru, k1, r), 0, mv(rv, k2, r), 1, 0.0);
+    if (!ot_mat_all_finite(mv(sm, k1, k2), &bi, &bj)) goto overflow;
     rc = ot_svd(mv(s, nsv, 1), (ot_mat){0, 0, 0, NULL}, (ot_mat){0, 0, 0, NULL}, mv(sm, k1, k2));
   }
   if (rc) goto done;
@@ -1052,6 +1083,11 @@ int ot_nn_layer_norms(const ot_nn_net *net, size_t i, double *fro2, double *nucl
   if (nuclear) *nuclear = nuc;
   if (sv.data)
     for (size_t k = 0; k < nsv; k++) sv.data[k * (sv.rows == 1 ? 1 : sv.ld)] = s[k];
+  goto done;
+overflow: /* an overflowed layer: its norms are nan */
+  if (fro2) *fro2 = NAN;
+  if (nuclear) *nuclear = NAN;
+  for (size_t k = 0; sv.data && k < nsv; k++) sv.data[k * (sv.rows == 1 ? 1 : sv.ld)] = NAN;
 done:
   ot_free(buf);
   ot_free(s);

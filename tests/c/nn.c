@@ -413,11 +413,19 @@ static void test_bad_inputs(void) {
   CHECK("split of a non-finite W", ot_nn_spectral_split(mv(Un, 2, 1), mv(Vn, 1, 2), mv(Wn, 2, 2)) == OT_EINVAL);
   { /* norms of an overflowed layer are nan, without calling LAPACK */
     ot_nn_net *c = NULL;
-    double f, nuc, sv[2];
+    double f, nuc, sv[3];
     ot_nn_clone(&c, net);
     c->params[c->layers[0].u] = INFINITY;
     CHECK("norms of an overflowed layer", ot_nn_layer_norms(c, 0, &f, &nuc, mv(sv, 2, 1)) == OT_OK &&
                                               isnan(f) && isnan(nuc) && isnan(sv[0]));
+    ot_nn_free(c);
+    /* finite factors whose product overflows: U M = inf */
+    ot_nn_layer_spec dl[] = {{4, 3, 1}, {3, 0, 0}};
+    c = build(3, dl, 2, OT_NN_RELU, 0, OT_NN_INIT_SPECTRAL, 1);
+    for (size_t k = 0; k < 12; k++) c->params[c->layers[0].u + k] = 1e200;
+    for (size_t k = 0; k < 9; k++) c->params[c->layers[0].m + k] = 1e200;
+    CHECK("norms of a layer whose product overflows",
+          ot_nn_layer_norms(c, 0, &f, &nuc, mv(sv, 3, 1)) == OT_OK && isnan(nuc) && isnan(sv[2]));
     ot_nn_free(c);
   }
   /* a diverging run stops with the flag set and finite weights kept */
