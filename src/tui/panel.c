@@ -49,6 +49,7 @@ static struct {
   int wanted;             /* tui_panel_show asked for it (reopen after output) */
   int hold;               /* wait for q at the chunk's end */
   int suppressed;         /* q pressed: no automatic opening until the chunk ends */
+  int run_quiet;          /* output closed it: not again during this run */
   int paused;
   double last_draw, last_snap;
   /* the current run */
@@ -91,6 +92,7 @@ static void run_reset(const ot_progress *p) {
   P.vkind = OT_VIEW_NONE;
   P.last_line = 0.0;
   P.last_snap = -1.0;
+  P.run_quiet = 0;
 }
 
 /* Append a report to the curves, halving them when full. */
@@ -585,7 +587,7 @@ int tui_panel_progress(const ot_progress *p) {
   }
   if (!P.open) {
     int could = P.enabled && (!P.tried || P.usable);
-    if (could && !P.suppressed && (P.wanted || p->elapsed >= TUI_PANEL_DELAY)) {
+    if (could && !P.suppressed && !P.run_quiet && (P.wanted || p->elapsed >= TUI_PANEL_DELAY)) {
       if (v) snapshot(v);
       if (screen_open()) return read_keys();
       could = 0;
@@ -620,7 +622,11 @@ void tui_panel_hide(void) {
   P.hold = 0;
 }
 
-void tui_panel_before_output(void) { screen_close(); }
+void tui_panel_before_output(void) {
+  if (!P.open) return;
+  screen_close();
+  P.run_quiet = 1; /* e.g. a progress callback that prints: no flicker */
+}
 
 /* ui.show at the prompt: keep the panel until q (or Esc, Enter, Ctrl-C). */
 static volatile sig_atomic_t hold_sigint;
@@ -661,6 +667,7 @@ void tui_panel_chunk_end(void) {
   P.wanted = 0;
   P.hold = 0;
   P.suppressed = 0;
+  P.run_quiet = 0;
   P.paused = 0;
 }
 

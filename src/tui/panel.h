@@ -64,8 +64,9 @@ int tui_panel_show(int hold);
 /* Close the panel (ui.hide, the end of ui.watch); nothing when closed. */
 void tui_panel_hide(void);
 
-/* Something is about to be printed: close the panel so it shows; a panel
- * asked for with tui_panel_show comes back at the next report. */
+/* Something is about to be printed: close the panel so it shows; it may
+ * open again for the next kernel run, not for the current one (a progress
+ * callback that prints must not make it flicker). */
 void tui_panel_before_output(void);
 
 /*

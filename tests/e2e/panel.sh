@@ -199,6 +199,21 @@ t_ctrl_c() {
 }
 check "Ctrl-C with the panel open: \"interrupted\", the prompt works" t_ctrl_c
 
+t_output() {
+  # a progress callback that prints: the panel closes so the text shows,
+  # and does not come back during that run
+  type_line s 'k = 0; P, info = ot.sinkhorn(nil, nil, M, 2e-4, {method = "log", max_iter = 5000, tol = 0, progress = function(p) k = k + 1; if k == 120 then print("said_" .. 4321) end end})'
+  wait_screen s '^otlab panel: sinkhorn' 10 || return 1
+  wait_screen s '^said_4321$' 10 || return 1
+  local i
+  for ((i = 0; i < 25; i++)); do
+    screen s | grep -q '^otlab panel:' && { echo "     (the panel came back)"; return 1; }
+    sleep 0.04
+  done
+  wait_prompt s 20
+}
+check "printing closes the panel for the rest of the run" t_output
+
 t_quick() {
   # a quick call never opens the panel
   tm resize-window -t s -x 100 -y 30 2>/dev/null
