@@ -727,7 +727,21 @@ int tui_plot_heatmap(tui_grid *g, ot_mat m, const tui_plot_opts *o) {
   } else {
     tui_grid_puts(g, x0, cy, "1", 0);
     int clen = (int)strlen(clabel);
-    if (fcols > 1 && last_col - clen + 1 > x0 + 1) tui_grid_puts(g, last_col - clen + 1, cy, clabel, 0);
+    int last_start = last_col - clen + 1;
+    if (fcols > 1 && last_start > x0 + 1) tui_grid_puts(g, last_start, cy, clabel, 0);
+    /* index ranges: the first index of the column every 10 cells, where it
+     * keeps a space from its neighbours */
+    int free_from = x0 + 2;
+    for (int c = 10; c < (int)(nc * sx); c += 10) {
+      size_t j = (size_t)c / sx;
+      size_t idx = (j * m.cols / nc) * fcols / m.cols + 1;
+      char num[24];
+      int len = snprintf(num, sizeof num, "%zu", idx);
+      int x = x0 + c;
+      if (x < free_from || x + len + 1 >= last_start) continue;
+      tui_grid_puts(g, x, cy, num, 0);
+      free_from = x + len + 1;
+    }
   }
   /* row labels: names by their rows, else the first and last index */
   if (rnames) {
@@ -739,6 +753,14 @@ int tui_plot_heatmap(tui_grid *g, ot_mat m, const tui_plot_opts *o) {
   } else {
     tui_grid_puts(g, margin - 1, top, "1", 0);
     if (text_rows > 1) tui_grid_puts(g, margin - (int)strlen(rlabel), top + text_rows - 1, rlabel, 0);
+    /* index ranges: the first index of every 5th text row, away from the last */
+    for (int r = 5; r < text_rows - 2; r += 5) {
+      size_t i = (size_t)r * (half ? 2 : 1);
+      size_t idx = (i * m.rows / nr) * frows / m.rows + 1;
+      char num[24];
+      snprintf(num, sizeof num, "%zu", idx);
+      tui_grid_puts(g, margin - (int)strlen(num), top + r, num, 0);
+    }
   }
   /* pass 2: the cells */
   for (size_t i = 0; i < nr; i++) {

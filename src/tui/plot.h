@@ -149,8 +149,9 @@ int tui_plot_lines(tui_grid *g, const tui_series *s, size_t nseries, const tui_p
  * otherwise; a matrix larger than the area is block-averaged (each cell
  * shows the mean of a block of elements).  A cell whose block holds a NaN
  * or an infinity shows '?'.  Constant data show the middle of the ramp.
- * Row indices 1..rows label the left side, column indices 1..cols the top,
- * and the last row is a colour bar with the value range.  OT_EINVAL for an
+ * Row indices 1..rows label the left side, column indices 1..cols the top
+ * (and in between, the first index of every 5th text row and of every 10th
+ * column: index ranges of the blocks), and the last row is a colour bar with the value range.  OT_EINVAL for an
  * empty matrix or a grid too small (it needs at least one cell of area).
  *
  * With o->color the cells are Unicode blocks coloured from the heat ramp

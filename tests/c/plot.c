@@ -230,7 +230,7 @@ static void test_heatmap(void) {
   ot_mat mb = {100, 100, 100, B};
   CHECK("block averages", tui_plot_heatmap(g, mb, NULL) == OT_OK);
   CHECK("block averages text", text_is(g,
-      "    1                                100\n"
+      "    1         28        56           100\n"
       "  1        .......::::::------=======+++\n"
       "     .......::::::-------======+++++++**\n"
       "    ..::::::-------======+++++++******##\n"
@@ -245,6 +245,9 @@ static void test_heatmap(void) {
   char *buf = malloc(size);
   CHECK("text", buf && tui_grid_text(g, buf, size) == OT_OK);
   CHECK("the bar names the blocks", buf && strstr(buf, "means of 4x2 blocks") != NULL);
+  /* index ranges: every 10 cells on top, every 5 rows on the left */
+  CHECK("column index ranges", buf && strncmp(buf, "    1         18        36        54        72           100\n", 60) == 0);
+  CHECK("row index ranges", buf && strstr(buf, "\n 18 ") != NULL && strstr(buf, "\n 36 ") != NULL);
   free(buf);
   tui_grid_free(g);
 
