@@ -11,14 +11,17 @@
 --   A  no batch norm, lambda = 5e-3: ranks 2, 4, 16 x {regular+wd,
 --      spectral+wd, spectral+fd}, and the dense net
 --   B  batch norm, lambda = 5e-4: the same grid
---   C  overcomplete r = 256 = 2 x 128 (no batch norm, lambda = 5e-4):
+--   C  overcomplete r = 256 = 2 x 128 (no batch norm, lambda = 5e-4), two-
+--      factor U Vt and three-factor U M Vt (the latter also at lr 0.02):
 --      weight decay against Frobenius decay, then the collapse of each
---      trained FD net into a dense one (largest logit difference)
+--      trained net into a dense one (largest logit difference)
 -- Each cell is the mean +- sd of the test accuracy (%) over the seeds.  A
 -- diverged run (the loss became nan or inf) counts at the accuracy of a
 -- net whose logits are nan, i.e. predicting class 0 as PyTorch's argmax
 -- does (about 10%), so the cells compare with the reference numbers taken
--- with PyTorch; "k div" says how many of the seeds diverged.
+-- with PyTorch; "k div" says how many of the seeds diverged, "k dead" how
+-- many more ended below 20% with finite weights (every ReLU dead after a
+-- huge step: a divergence the loss did not show as nan).
 -- --quick: 2 seeds, 6 epochs, ranks 2 and 16 (a smoke run of a few seconds).
 
 local args = { ... }
@@ -67,7 +70,7 @@ end
 
 -- ---- one run ------------------------------------------------------------------------------
 -- kind: "dense" | "regular+wd" | "spectral+wd" | "spectral+fd"
-local function run(kind, rank, bn, lambda, seed, deep)
+local function run(kind, rank, bn, lambda, seed, deep, lr)
   local d = split(seed)
   local spec
   if kind == "dense" then
@@ -80,7 +83,7 @@ local function run(kind, rank, bn, lambda, seed, deep)
   spec.seed = 1000 + seed
   local net = ot.nn.mlp(spec)
   local info = net:fit(d.X, d.y, {
-    epochs = epochs, lr = 0.05, momentum = 0.9, batch_size = 64, weight_decay = lambda,
+    epochs = epochs, lr = lr or 0.05, momentum = 0.9, batch_size = 64, weight_decay = lambda,
     regularizer = kind:match("fd$") and "frobenius" or "weight",
     milestones = milestones, gamma = 0.1, seed = seed, test = { d.Xt, d.yt },
   })
@@ -96,10 +99,21 @@ local function stats(v)
   return m, n > 1 and math.sqrt(ss / (n - 1)) or 0
 end
 
+-- "mean +- sd", then how many runs diverged and how many more ended at
+-- chance level (below 20%: a net whose ReLUs all died after a huge step)
 local function cell(accs, div)
   local m, sd = stats(accs)
   local s = string.format("%5.1f +- %4.1f", m, sd)
-  if div > 0 then s = s .. string.format(" (%d div)", div) end
+  local low = 0
+  for _, a in ipairs(accs) do if a < 20 then low = low + 1 end end
+  low = low - div
+  if div > 0 and low > 0 then
+    s = s .. string.format(" (%d div, %d dead)", div, low)
+  elseif div > 0 then
+    s = s .. string.format(" (%d div)", div)
+  elseif low > 0 then
+    s = s .. string.format(" (%d dead)", low)
+  end
   return s
 end
 
@@ -107,13 +121,13 @@ local function grid(title, bn, lambda, ref)
   print(string.format("\n%s (lambda = %g, %d seeds, %d epochs; test accuracy %%)", title, lambda,
                       nseeds, epochs))
   local head = string.format("%-13s", "")
-  for _, r in ipairs(ranks) do head = head .. string.format("  %-22s", "r = " .. r) end
+  for _, r in ipairs(ranks) do head = head .. string.format("  %-24s", "r = " .. r) end
   print(head .. "  reference (PyTorch, 3 seeds)")
   for _, kind in ipairs({ "regular+wd", "spectral+wd", "spectral+fd", "dense" }) do
     local line = string.format("%-13s", kind)
     for _, r in ipairs(ranks) do
       if kind == "dense" and r ~= ranks[1] then
-        line = line .. string.format("  %-22s", "")
+        line = line .. string.format("  %-24s", "")
       else
         local accs, div = {}, 0
         for seed = 1, nseeds do
@@ -121,7 +135,7 @@ local function grid(title, bn, lambda, ref)
           accs[#accs + 1] = a
           if dv then div = div + 1 end
         end
-        line = line .. string.format("  %-22s", cell(accs, div))
+        line = line .. string.format("  %-24s", cell(accs, div))
       end
     end
     print(line .. "  " .. (ref[kind] or ""))
@@ -152,26 +166,33 @@ print(string.format("\nC. overcomplete r = %d > 128 (no batch norm, lambda = 5e-
                     R, nseeds))
 print("reference: trains with FD, diverges with weight decay; the collapsed net predicts the same " ..
       "(max logit difference ~1e-14)")
-for _, form in ipairs({ { "U Vt", false }, { "U M Vt", true } }) do
+print("(the deep form also at lr 0.02: at 0.05 it is past its stability limit)")
+for _, form in ipairs({ { "U Vt", false, 0.05 }, { "U M Vt", true, 0.05 }, { "U M Vt", true, 0.02 } }) do
   for _, kind in ipairs({ "regular+wd", "spectral+wd", "spectral+fd" }) do
-    local accs, div, worst, agree = {}, 0, 0, true
+    local accs, div, worst, agree, checked, nonfinite = {}, 0, 0, true, 0, 0
     for seed = 1, nseeds do
-      local a, dv, net = run(kind, R, false, 5e-4, seed, form[2])
+      local a, dv, net = run(kind, R, false, 5e-4, seed, form[2], form[3])
       accs[#accs + 1] = a
       if dv then
         div = div + 1
       else
         local d = split(seed)
-        local dense = net:collapse()
         local l1, z1 = net:predict(d.Xt)
-        local l2, z2 = dense:predict(d.Xt)
-        worst = math.max(worst, (z1 - z2):abs():max())
-        agree = agree and l1:equals(l2)
+        if z1:all_finite() then
+          local l2, z2 = net:collapse():predict(d.Xt)
+          worst = math.max(worst, (z1 - z2):abs():max())
+          agree = agree and l1:equals(l2)
+          checked = checked + 1
+        else
+          nonfinite = nonfinite + 1
+        end
       end
     end
-    print(string.format("%-7s %-12s %-22s collapse: %s", form[1], kind, cell(accs, div),
-                        div == nseeds and "-" or string.format("max |logit diff| %.1e, labels %s",
-                                                              worst, agree and "identical" or "DIFFER")))
+    local col = checked == 0 and "-" or string.format("max |logit diff| %.1e, labels %s (%d nets)",
+                                                      worst, agree and "identical" or "DIFFER", checked)
+    if nonfinite > 0 then col = col .. string.format("; %d with non-finite logits", nonfinite) end
+    print(string.format("%-7s lr %-5g %-12s %-30s collapse: %s", form[1], form[3], kind,
+                        cell(accs, div), col))
     io.stdout:flush()
   end
 end
