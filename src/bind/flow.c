@@ -459,7 +459,7 @@ static int flow_new(lua_State *L) {
   if (!(o.lambda_x > 0) || !(o.lambda_y >= 0) || !isfinite(o.lambda_x) || !isfinite(o.lambda_y))
     bind_argerror(L, 2, "opts", "lambda_x must be > 0 and lambda_y >= 0");
   o.max_iter = (long)bind_optfield_integer(L, 2, "max_iter", 1000);
-  if (o.max_iter < 1) bind_argerror(L, 2, "opts", "max_iter must be >= 1");
+  if (o.max_iter < 0) bind_argerror(L, 2, "opts", "max_iter must be >= 0");
   o.sinkhorn_tol = bind_optfield_number(L, 2, "sinkhorn_tol", 1e-3);
   if (!(o.sinkhorn_tol >= 0)) bind_argerror(L, 2, "opts", "sinkhorn_tol must be >= 0");
   o.momentum = bind_optfield_number(L, 2, "momentum", 0.9);
