@@ -112,8 +112,9 @@ static void read_samples(lua_State *L, int optarg, args *a, int equal) {
     if (pushopt(L, optarg, "metric") != LUA_TNIL)
       bind_argerror(L, optarg, "opts", "options 'metric' and 'cost' exclude each other");
     lua_pop(L, 1);
-    if (!lua_isnil(L, 1) || !lua_isnil(L, 2)) {
-      bmat *X = bind_checkmat(L, 1, "X"), *Y = bind_checkmat(L, 2, "Y");
+    if (!lua_isnil(L, 1) || !lua_isnil(L, 2)) { /* points too: for the spatial partition */
+      bmat *X = bind_checkpoints(L, 1, "X"), *Y = bind_checkpoints(L, 2, "Y");
+      bind_checksamedim(L, 2, "Y", Y, "X", X);
       if (X->m.rows != M->m.rows)
         bind_argerror(L, 1, "X", "has %zu rows but opts.cost has %zu", X->m.rows, M->m.rows);
       if (Y->m.rows != M->m.cols)

@@ -560,7 +560,10 @@ static int make_partition(ctx *c) {
     return OT_OK;
   }
   case OT_BOUNDS_SPATIAL: {
-    if (c->prob->C.data) return OT_EINVAL;
+    /* points are needed (with a cost matrix they may be given besides it) */
+    if (!c->prob->X.data || !c->prob->Y.data || c->prob->X.rows != n || c->prob->Y.rows != n ||
+        c->prob->X.cols != c->prob->Y.cols)
+      return OT_EINVAL;
     size_t d = c->prob->X.cols;
     double *dir;
     if ((rc = ot_alloc_doubles(d, 1, &dir))) return rc;

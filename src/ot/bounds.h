@@ -104,7 +104,8 @@ enum { /* lower bounds, a bit set */
 
 /* The two samples: points X, Y (n x d each) with a metric, or a cost matrix. */
 typedef struct ot_bounds_problem {
-  ot_mat X, Y;  /* n x d each (used when C.data == NULL) */
+  ot_mat X, Y;  /* n x d each (the costs when C.data == NULL; with C, optional,
+                   used only by the spatial partition) */
   ot_mat C;     /* precomputed n x n cost (any ld), or data NULL */
   int metric;   /* OT_METRIC_SQEUCLIDEAN or OT_METRIC_EUCLIDEAN (cost.h) */
 } ot_bounds_problem;

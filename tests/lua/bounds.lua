@@ -77,6 +77,10 @@ local C = ot.dist(X, Y)
 local rc = ot.bounds.minibatch(nil, nil, {cost = C, m = 2, partition = "ordered", strategy = "all",
                                           lower = {"nn", "semi", "dual"}})
 assert(close(rc.opt, 9.5, 1e-10) and close(rc.semi, 6, 1e-10) and close(rc.nn, 5.75, 1e-10))
+-- a cost matrix with the points besides it: the spatial partition sorts the points
+local sp1 = ot.bounds.minibatch(X, Y, {cost = C, m = 2, partition = "spatial", seed = 4, strategy = "all"})
+local sp2 = ot.bounds.minibatch(X, Y, {m = 2, partition = "spatial", seed = 4, strategy = "all"})
+assert(close(sp1.upper, sp2.upper, 1e-10) and sp1.partition.x(1) == sp2.partition.x(1))
 
 -- the spec's LCG
 local lcg_s
@@ -203,6 +207,7 @@ local bad = {
   {"option 'cost' must be square", function() return ot.bounds.minibatch(nil, nil, {m = 2, cost = ot.zeros(8, 4)}) end},
   {"option 'cost': cost[1,2] = inf is not finite", function() local c = ot.zeros(8, 8); c:set(1, 2, 1/0); return ot.bounds.minibatch(nil, nil, {m = 2, cost = c}) end},
   {"options 'metric' and 'cost' exclude each other", function() return ot.bounds.minibatch(nil, nil, {m = 2, cost = ot.zeros(8, 8), metric = "euclidean"}) end},
+  {"bad argument #1 'X' (has 4 rows but opts.cost has 8)", function() return ot.bounds.minibatch(ot.zeros(4, 2), Y, {m = 2, cost = ot.zeros(8, 8)}) end},
   {"partition \"spatial\" needs the points X and Y", function() return ot.bounds.minibatch(nil, nil, {m = 2, cost = ot.zeros(8, 8), partition = "spatial"}) end},
   {"option 'seed' must be >= 0", function() return ot.bounds.minibatch(X, Y, {m = 2, seed = -4}) end},
   {"option 'threads' must be in 0..1024", function() return ot.bounds.minibatch(X, Y, {m = 2, threads = -1}) end},
