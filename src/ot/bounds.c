@@ -655,11 +655,19 @@ static int make_proxy(ctx *c) {
  */
 typedef void (*tile_fn)(ot_mat T, size_t i0, size_t i1, void *ud);
 
+/* Rows per tile: 256 rows of a given matrix, or about 2^20 computed costs. */
+static size_t tile_rows(const ctx *c) {
+  size_t n = c->n, tile = c->prob->C.data ? 256 : ((size_t)1 << 20) / n;
+  if (tile < 1) tile = 1;
+  if (tile > n) tile = n;
+  return tile;
+}
+
 static int stream_costs(ctx *c, tile_fn visit, void *ud) {
   const ot_bounds_problem *p = c->prob;
   size_t n = c->n;
   if (p->C.data) {
-    size_t step = 256;
+    size_t step = tile_rows(c);
     for (size_t i0 = 0; i0 < n; i0 += step) {
       size_t i1 = i0 + step < n ? i0 + step : n;
       visit(ot_mat_block(p->C, i0, 0, i1 - i0, n), i0, i1, ud);
@@ -667,9 +675,7 @@ static int stream_costs(ctx *c, tile_fn visit, void *ud) {
     }
     return OT_OK;
   }
-  size_t tile = ((size_t)1 << 20) / n;
-  if (tile < 1) tile = 1;
-  if (tile > n) tile = n;
+  size_t tile = tile_rows(c);
   double *buf = NULL, *yn = NULL;
   int rc;
   if ((rc = ot_alloc_doubles(tile, n, &buf)) || (rc = ot_alloc_doubles(n, 1, &yn))) goto done;
@@ -696,29 +702,47 @@ done:
 /* Pass 1: row and column minima (nn), and h_aj = min_{i in A_a} C_ij - f_i (dual). */
 typedef struct pass1 {
   double *rmin, *cmin; /* n each */
+  double *part;        /* tile rows x column blocks: partial row minima */
   double *h;           /* k x n, or NULL */
   const double *fx;    /* f by point index (n), or NULL */
   const size_t *bx;
 } pass1;
 
+/*
+ * Threads split the columns into blocks of COLS_BLOCK (the column minima and
+ * h are updated per column, so blocks never collide); each block's row
+ * minima go to s->part (rows x blocks) and are combined afterwards.
+ */
+#define COLS_BLOCK 1024
+
 static void visit1(ot_mat T, size_t i0, size_t i1, void *ud) {
   pass1 *s = ud;
-  size_t n = T.cols;
-  for (size_t i = i0; i < i1; i++) {
-    const double *row = T.data + (i - i0) * T.ld;
-    double mn = INFINITY;
-    for (size_t j = 0; j < n; j++) {
-      if (row[j] < mn) mn = row[j];
-      if (row[j] < s->cmin[j]) s->cmin[j] = row[j];
-    }
-    s->rmin[i] = mn;
-    if (s->h) {
-      double *h = s->h + s->bx[i] * n, fi = s->fx[i];
-      for (size_t j = 0; j < n; j++) {
-        double e = row[j] - fi;
-        if (e < h[j]) h[j] = e;
+  size_t n = T.cols, rows = i1 - i0;
+  long nb = (long)((n + COLS_BLOCK - 1) / COLS_BLOCK);
+#pragma omp parallel for schedule(static) if (rows * n > 65536)
+  for (long b = 0; b < nb; b++) {
+    size_t j0 = (size_t)b * COLS_BLOCK, j1 = j0 + COLS_BLOCK < n ? j0 + COLS_BLOCK : n;
+    for (size_t i = i0; i < i1; i++) {
+      const double *row = T.data + (i - i0) * T.ld;
+      double mn = INFINITY;
+      for (size_t j = j0; j < j1; j++) {
+        if (row[j] < mn) mn = row[j];
+        if (row[j] < s->cmin[j]) s->cmin[j] = row[j];
+      }
+      s->part[(i - i0) * (size_t)nb + (size_t)b] = mn;
+      if (s->h) {
+        double *h = s->h + s->bx[i] * n, fi = s->fx[i];
+        for (size_t j = j0; j < j1; j++) {
+          double e = row[j] - fi;
+          if (e < h[j]) h[j] = e;
+        }
       }
     }
+  }
+  for (size_t r = 0; r < rows; r++) {
+    double mn = INFINITY;
+    for (long b = 0; b < nb; b++) mn = fmin(mn, s->part[r * (size_t)nb + (size_t)b]);
+    s->rmin[i0 + r] = mn;
   }
 }
 
@@ -731,7 +755,10 @@ typedef struct pass2 {
 static void visit2(ot_mat T, size_t i0, size_t i1, void *ud) {
   pass2 *s = ud;
   size_t n = T.cols;
-  for (size_t i = i0; i < i1; i++) {
+  long e1 = (long)i1;
+#pragma omp parallel for schedule(static) if ((i1 - i0) * n > 65536)
+  for (long ii = (long)i0; ii < e1; ii++) {
+    size_t i = (size_t)ii;
     const double *row = T.data + (i - i0) * T.ld;
     double mn = INFINITY;
     for (size_t j = 0; j < n; j++) {
@@ -750,8 +777,10 @@ static int lower_nn_dual(ctx *c, int want_nn, int want_dual, double *nn, double 
   double *fx = NULL, *G = NULL, *t = NULL, *w = NULL, *mass = NULL;
   size_t *bx = NULL, *pi = NULL, *pj = NULL;
   int rc;
-  if ((rc = ot_alloc_doubles(2, n, &s1.rmin))) goto done;
+  size_t nparts = tile_rows(c) * ((n + COLS_BLOCK - 1) / COLS_BLOCK);
+  if ((rc = ot_alloc_doubles(2 * n + nparts, 1, &s1.rmin))) goto done;
   s1.cmin = s1.rmin + n;
+  s1.part = s1.cmin + n;
   for (size_t j = 0; j < n; j++) s1.cmin[j] = INFINITY;
   if (want_dual) {
     if ((rc = ot_alloc_doubles(k, n, &s1.h)) || (rc = ot_alloc_doubles(n, 1, &fx)) ||
