@@ -430,11 +430,10 @@ static int flow_new(lua_State *L) {
   const char *lab = bind_optfield_string(L, 2, "labels", "fixed");
   if (strcmp(lab, "fixed") == 0) o.labels = OT_FLOW_FIXED;
   else if (strcmp(lab, "joint") == 0) o.labels = OT_FLOW_JOINT;
-  else if (strcmp(lab, "tied") == 0)
-    bind_argerror(L, 2, "opts", "labels = \"tied\" is not implemented yet (use \"fixed\" or \"joint\")");
-  else bind_argerror(L, 2, "opts", "labels must be \"fixed\" or \"joint\", got \"%s\"", lab);
-  if (o.labels == OT_FLOW_JOINT && !Xt)
-    bind_argerror(L, 2, "opts", "labels = \"joint\" needs a target");
+  else if (strcmp(lab, "tied") == 0) o.labels = OT_FLOW_TIED;
+  else bind_argerror(L, 2, "opts", "labels must be \"fixed\", \"joint\" or \"tied\", got \"%s\"", lab);
+  if (o.labels != OT_FLOW_FIXED && !Xt)
+    bind_argerror(L, 2, "opts", "labels = \"%s\" needs a target", lab);
   const char *sv = bind_optfield_string(L, 2, "solver", "converged");
   if (strcmp(sv, "converged") == 0) o.solver = OT_FLOW_CONVERGED;
   else if (strcmp(sv, "compat") == 0) o.solver = OT_FLOW_COMPAT;
@@ -540,7 +539,7 @@ static int flow_new(lua_State *L) {
   o.progress_ud = &pud;
   ot_mat Y = Xt ? Xt->m : ot_mat_view(NULL, 0, 0);
   int rc = ot_flow_create(&b->f, Xs->m, ys ? ys->m.data : NULL, Y, yt ? yt->m.data : NULL, &o);
-  if (rc == OT_EINVAL && (o.w_otdd != 0 || o.labels == OT_FLOW_JOINT))
+  if (rc == OT_EINVAL && (o.w_otdd != 0 || o.labels != OT_FLOW_FIXED))
     luaL_error(L, "%s: every class of the source and the target needs at least 2 points "
                   "(class covariances)", fname);
   if (rc) flow_fail(L, rc, &u, &pud, fname, -1);

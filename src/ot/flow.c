@@ -385,8 +385,10 @@ static int ot_term(ot_flow *f, int term, ot_mat Xp, ot_mat Yp, const size_t *li,
     }
     diam2 += (hi - lo) * (hi - lo);
   }
-  if (Lxy) { /* the label index coordinate: 0 .. C1 + C2 - 1 */
-    double r = (double)(f->C1 + f->C2 - 1);
+  if (Lxy) { /* the label index coordinate: source classes 0 .. C1 - 1, target classes
+                C1 .. C1 + C2 - 1 when debiased (one label matrix over the union), else 0 .. C2 - 1 */
+    double r = debiased ? (double)(f->C1 + f->C2 - 1)
+                        : (double)((f->C1 > f->C2 ? f->C1 : f->C2) - 1);
     diam2 += r * r;
   }
   double epsl[128];
@@ -757,6 +759,23 @@ static int evaluate(ot_flow *f, const double *Z, const double *lab, double *F, d
     parts[term == 0 ? OT_FLOW_PART_OTDD : OT_FLOW_PART_OT] = v;
     total += w * v;
   }
+  if (o->labels == OT_FLOW_TIED) {
+    /* tied: the label part of a class is one parameter; each member gets a_i times the
+       class's gradient over the class mass, so all members move together */
+    size_t q = D - d;
+    double *acc = NULL;
+    if ((rc = ot_calloc((f->C1 * (q + 1)) * sizeof(double), &acc))) goto done;
+    for (size_t i = 0; i < n; i++) {
+      double *r = acc + f->li[i] * (q + 1);
+      for (size_t k = 0; k < q; k++) r[k] += G[i * D + d + k];
+      r[q] += f->a[i];
+    }
+    for (size_t i = 0; i < n; i++) {
+      const double *r = acc + f->li[i] * (q + 1);
+      for (size_t k = 0; k < q; k++) G[i * D + d + k] = f->a[i] * r[k] / r[q];
+    }
+    ot_free(acc);
+  }
   int any;
   double Ep = potentials(f, Z, lab, G, &any);
   if (o->user && o->w_user != 0) {
@@ -981,11 +1000,12 @@ int ot_flow_create(ot_flow **out, ot_mat X, const double *labels, ot_mat Y, cons
   if (n == 0 || d == 0) return OT_EINVAL;
   if (Y.data && Y.cols != d) return OT_ESHAPE;
   if ((o->w_otdd != 0 || o->w_ot != 0) && m == 0) return OT_EINVAL;
-  if (o->labels == OT_FLOW_JOINT && m == 0) return OT_EINVAL;
+  int aug = o->labels == OT_FLOW_JOINT || o->labels == OT_FLOW_TIED;
+  if (aug && m == 0) return OT_EINVAL;
   if (!(o->eps > 0) || !(o->step > 0) || !(o->scaling > 0 && o->scaling < 1) ||
       !(o->width > 0) || o->noise < 0 || o->clip < 0)
     return OT_EINVAL;
-  if (o->labels != OT_FLOW_FIXED && o->labels != OT_FLOW_JOINT) return OT_EINVAL;
+  if (o->labels != OT_FLOW_FIXED && !aug) return OT_EINVAL;
   if (o->w_margin != 0 && !o->margin_w) return OT_EINVAL;
   for (size_t r = 0; r < o->n_collapse; r++)
     if (o->collapse_dims[r] >= d) return OT_EINVAL;
@@ -997,9 +1017,9 @@ int ot_flow_create(ot_flow **out, ot_mat X, const double *labels, ot_mat Y, cons
   f->n = n;
   f->d = d;
   f->m = m;
-  f->D = o->labels == OT_FLOW_JOINT ? 3 * d : d;
-  f->ls = o->labels == OT_FLOW_JOINT ? sqrt(o->lambda_y / o->lambda_x) : 1.0;
-  if (o->labels == OT_FLOW_JOINT && !(f->ls >= 0 && isfinite(f->ls))) {
+  f->D = aug ? 3 * d : d;
+  f->ls = aug ? sqrt(o->lambda_y / o->lambda_x) : 1.0;
+  if (aug && !(f->ls >= 0 && isfinite(f->ls))) {
     rc = OT_EINVAL;
     goto fail;
   }
@@ -1065,7 +1085,7 @@ int ot_flow_create(ot_flow **out, ot_mat X, const double *labels, ot_mat Y, cons
   f->o.title = NULL;
   /* class statistics: fixed-label otdd needs the target's; joint the augmentation */
   int need_stats = m && ((o->w_otdd != 0 && o->labels == OT_FLOW_FIXED && o->lambda_y != 0) ||
-                         o->labels == OT_FLOW_JOINT);
+                         aug);
   if (need_stats) {
     /* every class needs 2 samples for an unbiased covariance */
     size_t *cnt = NULL;
@@ -1091,7 +1111,7 @@ int ot_flow_create(ot_flow **out, ot_mat X, const double *labels, ot_mat Y, cons
                          0.5 * o->lambda_y, 1)))
       goto fail;
   }
-  if (o->labels == OT_FLOW_JOINT) {
+  if (aug) {
     /* augmented particles [x, ls mu_y, ls sqrt(diag Sigma_y)] (unbiased variances) */
     size_t C1 = f->C1;
     double *mu1 = NULL, *var1 = NULL, *cnt = NULL;

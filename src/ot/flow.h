@@ -26,7 +26,10 @@
  * augmented space, which is the OTDD cost with the diagonal Bures label
  * distance, and re-derives the labels after each step by k-means on the
  * label part (k = target classes, Lloyd from the target class centres,
- * each cluster named by its nearest target class).
+ * each cluster named by its nearest target class).  OT_FLOW_TIED keeps
+ * the class membership and moves the label part of each class as one free
+ * parameter (class means and standard deviations): the members' label
+ * gradients are pooled per class, so they stay equal.
  *
  * Gradients (no autograd): the OT terms by barycentric projection of the
  * plan, grad_i = a_i lambda_x (x_i - T(x_i)); the debiased divergence's
@@ -58,7 +61,7 @@
 #include "mat.h"
 #include "ot.h"
 
-enum { OT_FLOW_FIXED = 0, OT_FLOW_JOINT };
+enum { OT_FLOW_FIXED = 0, OT_FLOW_JOINT, OT_FLOW_TIED };
 enum { OT_FLOW_CONVERGED = 0, OT_FLOW_COMPAT, OT_FLOW_EXACT };
 enum { OT_FLOW_EULER = 0, OT_FLOW_MOMENTUM, OT_FLOW_ADAM };
 
@@ -73,7 +76,7 @@ typedef int (*ot_flow_user_fn)(void *ud, ot_mat X, const double *labels, double 
 typedef struct ot_flow_opts {
   /* objective weights; 0 = term absent */
   double w_otdd, w_ot;
-  int labels;                  /* OT_FLOW_FIXED (default) or OT_FLOW_JOINT */
+  int labels;                  /* OT_FLOW_FIXED (default), OT_FLOW_JOINT or OT_FLOW_TIED */
   int solver;                  /* OT_FLOW_CONVERGED (default), _COMPAT, _EXACT */
   int debiased;                /* 1 (default): Sinkhorn divergence; 0: OT_eps */
   double eps;                  /* entropic regularisation (default 0.1) */

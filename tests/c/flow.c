@@ -356,6 +356,33 @@ int main(void) {
     ot_flow_destroy(f);
   }
 
+  /* --- tied labels: the label part of each class moves as one parameter --- */
+  {
+    enum { N = 60 };
+    double X[N * 2], Y[N * 2], lab[N], ylab[N];
+    normals(X, N, 2, 0.0, 1.0, 12);
+    normals(Y, N, 2, 3.0, 0.5, 13);
+    for (int i = 0; i < N; i++) lab[i] = i % 3, ylab[i] = 7 + i % 2;
+    ot_flow_opts_init(&o);
+    o.w_otdd = 1;
+    o.labels = OT_FLOW_TIED;
+    o.step = 0.3;
+    o.eps = 0.05;
+    rc = ot_flow_create(&f, ot_mat_view(X, N, 2), lab, ot_mat_view(Y, N, 2), ylab, &o);
+    for (int k = 0; k < 10 && !rc; k++) rc = ot_flow_step(f);
+    CHECK("tied: steps", rc == OT_OK);
+    ot_mat Z = ot_flow_particles(f);
+    int same = Z.cols == 6;
+    for (int i = 3; i < N; i++)
+      for (int k = 2; k < 6; k++) same &= OT_AT(Z, i, k) == OT_AT(Z, i % 3, k);
+    CHECK("tied: members of a class share their label part (bit for bit)", same);
+    size_t nh;
+    const ot_flow_record *h = ot_flow_history(f, &nh);
+    CHECK("tied: F decreases", h[nh - 1].F < 0.5 * h[0].F);
+    CHECK("tied: labels kept", ot_flow_labels(f)[4] == 1);
+    ot_flow_destroy(f);
+  }
+
   /* --- determinism with a seed, noise included --- */
   {
     double X[20 * 2], b[2] = {0, 0}, out[2][40];
@@ -425,16 +452,18 @@ int main(void) {
       CHECK_FAULT_SWEEP("fault sweep: step", ot_flow_step(f));
       ot_flow_destroy(f);
     }
-    ot_flow_opts_init(&o);
-    o.w_otdd = 1;
-    o.labels = OT_FLOW_JOINT;
-    o.eps = 0.5;
-    CHECK_FAULT_SWEEP("fault sweep: joint create",
-                      (rc = ot_flow_create(&f, ot_mat_view(X, 8, 2), lab, ot_mat_view(Y, 6, 2), ylab, &o),
-                       rc == OT_OK ? (ot_flow_destroy(f), OT_OK) : rc));
-    rc = ot_flow_create(&f, ot_mat_view(X, 8, 2), lab, ot_mat_view(Y, 6, 2), ylab, &o);
-    CHECK_FAULT_SWEEP("fault sweep: joint step", ot_flow_step(f));
-    ot_flow_destroy(f);
+    for (int t = 0; t < 2; t++) {
+      ot_flow_opts_init(&o);
+      o.w_otdd = 1;
+      o.labels = t ? OT_FLOW_TIED : OT_FLOW_JOINT;
+      o.eps = 0.5;
+      CHECK_FAULT_SWEEP("fault sweep: joint/tied create",
+                        (rc = ot_flow_create(&f, ot_mat_view(X, 8, 2), lab, ot_mat_view(Y, 6, 2), ylab, &o),
+                         rc == OT_OK ? (ot_flow_destroy(f), OT_OK) : rc));
+      rc = ot_flow_create(&f, ot_mat_view(X, 8, 2), lab, ot_mat_view(Y, 6, 2), ylab, &o);
+      CHECK_FAULT_SWEEP("fault sweep: joint/tied step", ot_flow_step(f));
+      ot_flow_destroy(f);
+    }
   }
   return test_report();
 }

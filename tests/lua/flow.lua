@@ -193,7 +193,7 @@ do
   fails("step must be > 0", ot.flow.new, X, {objective = {potential = {quadratic = true}}, step = 0})
   fails("optimizer must be", ot.flow.new, X, {objective = {potential = {quadratic = true}}, optimizer = "sgd"})
   fails("labels must be", ot.flow.new, X, {objective = {potential = {quadratic = true}}, labels = "x"})
-  fails("not implemented", ot.flow.new, X, {target = X, labels = "tied"})
+  fails("labels = \"tied\" needs a target", ot.flow.new, X, {objective = {potential = {quadratic = true}}, labels = "tied"})
   fails("target has 3 features", ot.flow.new, X, {target = ot.randn(4, 3)})
   fails("is not finite", ot.flow.new, ot.mat{{1, 0 / 0}})
   fails("empty dataset", ot.flow.new, ot.zeros(0, 2))
