@@ -296,7 +296,7 @@ local cases = {
   { "ui.sparkline", "'values'", function(E) return ui.sparkline(42) end },
   -- memory: a request over the budget is refused before allocating
   { "ot.rand", "ot.rand", function(E) return ot.rand(2 ^ 31, 2 ^ 31) end },
-  { "ot.dist", "budget", function(E) return ot.dist(ot.zeros(2 ^ 24, 1), ot.zeros(2 ^ 24, 1)) end },
+  { "ot.dist", "budget", function(E) return ot.dist(ot.zeros(2 ^ 22, 1), ot.zeros(2 ^ 22, 1)) end },
 }
 
 -- Modules add their cases here, one line each (same format as above).
