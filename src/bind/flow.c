@@ -310,6 +310,9 @@ static void flow_fail(lua_State *L, int rc, user_ud *u, bind_progress_ud *pud, c
                       long step) {
   if (u && u->failed) lua_error(L);
   if (pud && pud->lua_error) lua_error(L);
+  if (step < 0 && rc == OT_ECANCELED)
+    luaL_error(L, "%s: %s while evaluating the start", fname,
+               bind_interrupted ? "interrupted" : "canceled by the progress callback");
   if (rc == OT_ECANCELED && bind_interrupted)
     luaL_error(L, "%s: interrupted at step %d (the flow keeps the state of step %d)", fname,
                (int)step + 1, (int)step);
