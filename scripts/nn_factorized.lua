@@ -178,19 +178,21 @@ for _, form in ipairs({ { "U Vt", false, 0.05 }, { "U M Vt", true, 0.05 }, { "U 
       else
         local d = split(seed)
         local l1, z1 = net:predict(d.Xt)
-        if z1:all_finite() then
-          local l2, z2 = net:collapse():predict(d.Xt)
+        local l2, z2 = net:collapse():predict(d.Xt)
+        if z1:all_finite() and z2:all_finite() then
           worst = math.max(worst, (z1 - z2):abs():max())
           agree = agree and l1:equals(l2)
           checked = checked + 1
-        else
+        else -- a dead net whose factors drifted to extreme scales overflows
           nonfinite = nonfinite + 1
         end
       end
     end
     local col = checked == 0 and "-" or string.format("max |logit diff| %.1e, labels %s (%d nets)",
                                                       worst, agree and "identical" or "DIFFER", checked)
-    if nonfinite > 0 then col = col .. string.format("; %d with non-finite logits", nonfinite) end
+    if nonfinite > 0 then
+      col = col .. string.format("; %d with non-finite logits (factored or collapsed)", nonfinite)
+    end
     print(string.format("%-7s lr %-5g %-12s %-30s collapse: %s", form[1], form[3], kind,
                         cell(accs, div), col))
     io.stdout:flush()
