@@ -214,6 +214,15 @@ static const double *checky(lua_State *L, const char *fname, int idx, int arg, s
   /* bind_checkvector raises errors named after the running function; shapes
    * are checked here first so the common mistakes get this function's name */
   bmat *m = bind_testmat(L, idx);
+  if (!m) { /* a Lua table: numbers only */
+    size_t len = lua_rawlen(L, idx);
+    for (size_t k = 1; k <= len; k++) {
+      int t = lua_rawgeti(L, idx, (lua_Integer)k);
+      lua_pop(L, 1);
+      if (t != LUA_TNUMBER)
+        argerr(L, fname, arg, name, "%s[%zu] is a %s, not a number", name, k, lua_typename(L, t));
+    }
+  }
   if (m && !(m->m.rows == 1 || m->m.cols == 1))
     argerr(L, fname, arg, name, "vector expected, got a %zux%zu matrix", m->m.rows, m->m.cols);
   y = bind_checkvector(L, idx, name);

@@ -184,6 +184,8 @@ fails("Net:fit: bad argument #1 'X' (has 63 columns, the net takes 64 inputs)", 
 fails("Net:fit: bad argument #2 'y' (has 10 labels for 300 rows)", netA.fit, netA, X, ot.zeros(10))
 fails("Net:fit: bad argument #2 'y' (y[1] = 12 is not a class of this net (integers 0..9))", netA.fit, netA, X,
       y:copy():fill(12))
+fails("Net:fit: bad argument #2 'y' (y[2] is a string, not a number)", netA.fit, netA, X:slice(1, 2), { 1, "a" })
+assert(netA:accuracy(X:slice(1, 3), { 0, 1, 2 }) >= 0, "labels as a Lua table")
 fails("Net:fit: bad argument #3 'opts' (unknown option 'epoch'", netA.fit, netA, X, y, { epoch = 3 })
 fails("option 'momentum' must be in [0, 0.999999], got 1", netA.fit, netA, X, y, { momentum = 1 })
 fails("option 'regularizer' must be \"weight\" or \"frobenius\", got fro", netA.fit, netA, X, y, { regularizer = "fro" })
