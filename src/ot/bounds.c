@@ -996,6 +996,25 @@ done:
 
 /* ---- the driver ------------------------------------------------------------------------ */
 
+/*
+ * The requested lower bounds, once, right after the first round of solves
+ * (which gives every source batch its potentials): the panel then shows the
+ * upper bound closing in on them while the budget is spent.
+ */
+static int run_lower(ctx *c, ot_bounds_result *res) {
+  const ot_bounds_opts *o = c->o;
+  int rc = OT_OK;
+  double t = ot_clock();
+  if (o->lower & (OT_BOUNDS_LOWER_NN | OT_BOUNDS_LOWER_DUAL))
+    if ((rc = lower_nn_dual(c, o->lower & OT_BOUNDS_LOWER_NN, o->lower & OT_BOUNDS_LOWER_DUAL,
+                            &res->nn, &res->dual)))
+      return rc;
+  if (o->lower & OT_BOUNDS_LOWER_SEMI)
+    if ((rc = lower_semi(c, &res->semi))) return rc;
+  res->time_lower = ot_clock() - t;
+  return report(c) ? OT_ECANCELED : OT_OK;
+}
+
 /* Pairs the strategy needs at least, and the default budget. */
 static void budget_rule(int strategy, size_t k, long *need, long *def) {
   long kk = (long)(k * k);
@@ -1137,6 +1156,7 @@ int ot_bounds_minibatch(const ot_bounds_problem *prob, const ot_bounds_opts *o,
       if ((rc = solve_pairs(&c, first, c.npairs - first, &res->inner_unconverged))) goto done;
       for (size_t q = first; q < c.npairs; q++) W[c.pa[q] * k + c.pb[q]] = c.pd[q];
       if ((rc = reduce(c.D, c.D, k, res->sigma, &c.upper, c.M))) goto done;
+      if (res->rounds == 1 && (rc = run_lower(&c, res))) goto done;
       if (c.npairs >= c.cap) break;
     }
   } else {
@@ -1154,11 +1174,12 @@ int ot_bounds_minibatch(const ot_bounds_problem *prob, const ot_bounds_opts *o,
       if ((rc = solve_pairs(&c, first, c.npairs - first, &res->inner_unconverged))) goto done;
       if (s + 1 < r_rows && k <= 512) /* the running upper bound, for the progress panel */
         if ((rc = reduce(c.D, c.D, k, res->sigma, &c.upper, c.M))) goto done;
+      if (s == 0 && (rc = run_lower(&c, res))) goto done;
     }
   }
   res->solves = (long)c.npairs;
   res->npairs = c.npairs;
-  res->time_solves = ot_clock() - t_solve;
+  res->time_solves = ot_clock() - t_solve - res->time_lower;
   if ((rc = reduce(c.D, c.D, k, res->sigma, &c.upper, c.M))) goto done;
   res->upper = res->budgeted = c.upper;
   /* Certificate: the assignment on W = D where solved, the proxy elsewhere. */
@@ -1193,19 +1214,7 @@ int ot_bounds_minibatch(const ot_bounds_problem *prob, const ot_bounds_opts *o,
     goto done;
   }
 
-  /* Lower bounds. */
-  double t_low = ot_clock();
-  if (o->lower & (OT_BOUNDS_LOWER_NN | OT_BOUNDS_LOWER_DUAL))
-    if ((rc = lower_nn_dual(&c, o->lower & OT_BOUNDS_LOWER_NN, want_dual, &res->nn, &res->dual)))
-      goto done;
-  if (o->lower & OT_BOUNDS_LOWER_SEMI)
-    if ((rc = lower_semi(&c, &res->semi))) goto done;
   res->lower = c.lower;
-  res->time_lower = ot_clock() - t_low;
-  if (report(&c)) {
-    rc = OT_ECANCELED;
-    goto done;
-  }
 
   if (o->want_plan) {
     double t_plan = ot_clock();
