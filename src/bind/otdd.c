@@ -499,6 +499,15 @@ static size_t outer_rows(lua_State *L, const ot_otdd_stats *s, size_t maxsamples
   } else {
     memcpy(sel, kept, n * sizeof(size_t));
   }
+  if (take == s->n) {
+    /* every row takes part: the dataset's own features and class index, no copy */
+    lua_pushnil(L);
+    lua_pushnil(L);
+    *Xo = s->X;
+    *co = s->index;
+    *rowsel = sel;
+    return take;
+  }
   bmat *M = bind_newmat(L, take, d, fname);
   int *c = lua_newuserdatauv(L, take * sizeof(int) + 1, 0);
   for (size_t k = 0; k < take; k++) {

@@ -573,6 +573,8 @@ typedef struct ctx {
   double t0, last;
   long iter, max_iter;
   double err, obj;
+  double *accM, *accS, *accW, *hr; /* online sweeps: accumulators (max(n, m) each),
+                                      per-thread rows (threads x max(n, m)), row potentials */
 } ctx;
 
 /* Report progress when due (or forced); non-zero: canceled. */
@@ -590,29 +592,37 @@ static int report(ctx *x, int force) {
  * (ni x m, contiguous): one GEMM for the inner products, then the norms and
  * the label lookup (OpenMP over rows).
  */
-static int cost_rows(const ctx *x, const blk *b, size_t i0, size_t ni, double *out) {
+static int cost_range(const ctx *x, const blk *b, size_t i0, size_t ni, size_t j0, size_t nj,
+                      double *out) {
   const side *r = b->r, *c = b->c;
-  size_t m = c->n, d = r->X.cols;
+  size_t d = r->X.cols;
   int rc;
   double lx = x->lx, hy = 0.5 * x->ly;
   if (lx != 0.0) {
-    if ((rc = ot_gemm(ot_mat_view(out, ni, m), -lx, ot_mat_block(r->X, i0, 0, ni, d), 0, c->X,
-                      1, 0.0)))
+    if ((rc = ot_gemm(ot_mat_view(out, ni, nj), -lx, ot_mat_block(r->X, i0, 0, ni, d), 0,
+                      ot_mat_block(c->X, j0, 0, nj, d), 1, 0.0)))
       return rc;
   } else {
-    memset(out, 0, ni * m * sizeof(double));
+    memset(out, 0, ni * nj * sizeof(double));
   }
-#pragma omp parallel for schedule(static) if (ni * m > 20000)
+#pragma omp parallel for schedule(static) if (ni * nj > 20000)
   for (size_t ii = 0; ii < ni; ii++) {
-    double *o = out + ii * m, si = 0.5 * lx * r->sq[i0 + ii];
+    double *o = out + ii * nj, si = 0.5 * lx * r->sq[i0 + ii];
     const double *wr = (hy != 0.0 && b->W.data) ? b->W.data + (size_t)r->c[i0 + ii] * b->W.ld : NULL;
-    for (size_t j = 0; j < m; j++) {
-      double v = o[j] + si + 0.5 * lx * c->sq[j];
+    const double *sq = c->sq + j0;
+    const int *cc = c->c + j0;
+    for (size_t j = 0; j < nj; j++) {
+      double v = o[j] + si + 0.5 * lx * sq[j];
       if (v < 0.0) v = 0.0;
-      o[j] = wr ? v + hy * wr[c->c[j]] : v;
+      o[j] = wr ? v + hy * wr[cc[j]] : v;
     }
   }
   return OT_OK;
+}
+
+/* Costs of rows [i0, i0 + ni) of block b against all its columns (ni x m). */
+static int cost_rows(const ctx *x, const blk *b, size_t i0, size_t ni, double *out) {
+  return cost_range(x, b, i0, ni, 0, b->c->n, out);
 }
 
 /* Fill the dense cache of block b (r->n x c->n). */
@@ -678,6 +688,149 @@ static int softmin_cls(ctx *x, const blk *b, const double *g, double eps, double
 static int softmin(ctx *x, const blk *b, const double *g, double eps, double *out,
                    const double *prev) {
   return softmin_cls(x, b, g, eps, out, prev, NULL);
+}
+
+/*
+ * Online sweeps that use each cost tile for two soft-mins (the GEMM of the
+ * tiles dominates in high dimension).  Running log-sum-exp accumulators:
+ * (M, S) stands for M + log S.
+ */
+
+/* Merge the log-sum-exp value L into (M, S). */
+static void acc_merge(double *M, double *S, double L) {
+  if (L == -INFINITY) return;
+  if (L > *M) {
+    *S = *S * exp(*M - L) + 1.0;
+    *M = L;
+  } else {
+    *S += exp(L - *M);
+  }
+}
+
+/*
+ * Column accumulation of a tile t (ni x nj, row stride ld) into (M, S) of
+ * the nj columns: adds exp(v_ij) with v_ij = (hr[i] - t_ij) s to column j.
+ * Per column chunk (OpenMP): the chunk's maxima over the tile first, then
+ * the shifted exponentials (vectorized).  w: nthreads x nj scratch.
+ */
+static void col_accumulate(const double *t, size_t ld, size_t ni, size_t nj, const double *hr,
+                           double s, double *M, double *S, double *w) {
+  int nt = NTHREADS();
+  size_t chunk = (nj + (size_t)nt - 1) / (size_t)nt;
+  if (chunk < 256) chunk = 256;
+#pragma omp parallel for schedule(static) if (ni * nj > 20000)
+  for (size_t j0 = 0; j0 < nj; j0 += chunk) {
+    size_t len = nj - j0 < chunk ? nj - j0 : chunk;
+    double *buf = w + (size_t)THREAD_ID() * nj;
+    double *mx = buf;
+    for (size_t j = 0; j < len; j++) mx[j] = -INFINITY;
+    for (size_t ii = 0; ii < ni; ii++) {
+      const double *tr = t + ii * ld + j0;
+      double h = hr[ii];
+      for (size_t j = 0; j < len; j++) {
+        double v = (h - tr[j]) * s;
+        mx[j] = v > mx[j] ? v : mx[j];
+      }
+    }
+    for (size_t j = 0; j < len; j++) {
+      double nm = mx[j] > M[j0 + j] ? mx[j] : M[j0 + j];
+      if (nm == -INFINITY) continue;
+      S[j0 + j] = M[j0 + j] == -INFINITY ? 0.0 : S[j0 + j] * exp(M[j0 + j] - nm);
+      M[j0 + j] = nm;
+    }
+    for (size_t ii = 0; ii < ni; ii++) {
+      const double *tr = t + ii * ld + j0;
+      double h = hr[ii];
+      for (size_t j = 0; j < len; j++) mx[j] = (h - tr[j]) * s - M[j0 + j];
+      ot_vexp(mx, mx, len);
+      for (size_t j = 0; j < len; j++) S[j0 + j] += mx[j];
+    }
+  }
+}
+
+/*
+ * One sweep of the online cross block b (n x m): fo_i = softmin over j with
+ * column potential g (from row side ... as softmin()), and go_j = softmin
+ * over i with row potential f, both from the same tiles.  M, S, w: scratch
+ * (m, m, nthreads x m).
+ */
+static int cross_sweep(ctx *x, const blk *b, const double *g, const double *f, double eps,
+                       double *fo, double *go, const double *fprev, double *M, double *S,
+                       double *w, double *hr) {
+  size_t n = b->r->n, m = b->c->n, step = x->tile_rows;
+  double *h = x->h, s = 1.0 / eps;
+  for (size_t j = 0; j < m; j++) h[j] = (g ? g[j] : 0.0) + eps * b->c->logw[j];
+  for (size_t i = 0; i < n; i++) hr[i] = (f ? f[i] : 0.0) + eps * b->r->logw[i];
+  for (size_t j = 0; j < m; j++) {
+    M[j] = -INFINITY;
+    S[j] = 0.0;
+  }
+  for (size_t i0 = 0; i0 < n; i0 += step) {
+    size_t ni = n - i0 < step ? n - i0 : step;
+    int rc = cost_rows(x, b, i0, ni, x->tile);
+    if (rc) return rc;
+    const double *t = x->tile;
+#pragma omp parallel for schedule(static) if (ni * m > 20000)
+    for (size_t ii = 0; ii < ni; ii++)
+      fo[i0 + ii] = -eps * ot_vexp_lse(h, t + ii * m, m, s, fprev ? -fprev[i0 + ii] : NAN);
+    col_accumulate(t, m, ni, m, hr + i0, s, M, S, w);
+    if (report(x, 0)) return OT_ECANCELED;
+  }
+  for (size_t j = 0; j < m; j++) go[j] = -eps * (M[j] + log(S[j]));
+  return OT_OK;
+}
+
+/*
+ * One sweep of the online symmetric self block b (r == c, n x n): out_i =
+ * softmin over j with potential f, from the tiles on and above the
+ * diagonal only (each off-diagonal tile serves its rows and, transposed,
+ * its columns).  M, S, w: scratch (n, n, nthreads x n).
+ */
+static int self_sweep(ctx *x, const blk *b, const double *f, double eps, double *out, double *M,
+                      double *S, double *w) {
+  size_t n = b->r->n, step = x->tile_rows;
+  double *h = x->h, s = 1.0 / eps;
+  for (size_t j = 0; j < n; j++) {
+    h[j] = (f ? f[j] : 0.0) + eps * b->r->logw[j];
+    M[j] = -INFINITY;
+    S[j] = 0.0;
+  }
+  for (size_t i0 = 0; i0 < n; i0 += step) {
+    size_t ni = n - i0 < step ? n - i0 : step, nj = n - i0;
+    int rc = cost_range(x, b, i0, ni, i0, nj, x->tile);
+    if (rc) return rc;
+    const double *t = x->tile;
+    /* rows of the tile: columns [i0, n) */
+#pragma omp parallel for schedule(static) if (ni * nj > 20000)
+    for (size_t ii = 0; ii < ni; ii++)
+      acc_merge(&M[i0 + ii], &S[i0 + ii], ot_vexp_lse(h + i0, t + ii * nj, nj, s, NAN));
+    /* columns beyond the diagonal block get the tile's rows */
+    if (nj > ni) col_accumulate(t + ni, nj, ni, nj - ni, h + i0, s, M + i0 + ni, S + i0 + ni, w);
+    if (report(x, 0)) return OT_ECANCELED;
+  }
+  for (size_t i = 0; i < n; i++) out[i] = -eps * (M[i] + log(S[i]));
+  return OT_OK;
+}
+
+/*
+ * The cross pair from the previous pair: fo = softmin(xy, g), go =
+ * softmin(yx, f); online blocks in one sweep of the tiles.
+ */
+static int cross_both(ctx *x, const blk *xy, const blk *yx, const double *g, const double *f,
+                      double eps, double *fo, double *go, const double *fprev,
+                      const double *gprev) {
+  int rc;
+  if (x->accM)
+    return cross_sweep(x, xy, g, f, eps, fo, go, fprev, x->accM, x->accS, x->accW, x->hr);
+  if ((rc = softmin(x, xy, g, eps, fo, fprev))) return rc;
+  return softmin(x, yx, f, eps, go, gprev);
+}
+
+/* A self soft-min: online blocks by the symmetric sweep (half the tiles). */
+static int self_one(ctx *x, const blk *b, const double *f, double eps, double *out,
+                    const double *prev) {
+  if (x->accM) return self_sweep(x, b, f, eps, out, x->accM, x->accS, x->accW);
+  return softmin(x, b, f, eps, out, prev);
 }
 
 /* sum_i w_i v_i */
@@ -877,12 +1030,12 @@ static int iterate(ctx *x, const blk *xy, const blk *yx, const blk *xx, const bl
       }
     }
     if (!done_aa) {
-      if ((rc = softmin(x, xx, f_aa, eps, fa, f_aa))) return rc;
+      if ((rc = self_one(x, xx, f_aa, eps, fa, f_aa))) return rc;
       e_aa = marg_err(wa, f_aa, fa, n, eps);
       for (size_t i = 0; i < n; i++) f_aa[i] = 0.5 * (f_aa[i] + fa[i]);
     }
     if (!done_bb) {
-      if ((rc = softmin(x, yy, g_bb, eps, gb, g_bb))) return rc;
+      if ((rc = self_one(x, yy, g_bb, eps, gb, g_bb))) return rc;
       e_bb = marg_err(wb, g_bb, gb, m, eps);
       for (size_t j = 0; j < m; j++) g_bb[j] = 0.5 * (g_bb[j] + gb[j]);
     }
@@ -1096,11 +1249,15 @@ static int outer_impl(const ot_otdd_problem *p, const ot_otdd_outer_opts *o, ot_
       if ((rc = fill_dense(&x, &xy)) || (rc = fill_dense(&x, &yx))) goto done_w;
       if (debiased && ((rc = fill_dense(&x, &xx)) || (rc = fill_dense(&x, &yy)))) goto done_w;
     } else {
-      size_t tr = TILE_DOUBLES / nm;
-      if (tr < 16) tr = 16;
+      size_t tr = o->tile_rows ? o->tile_rows : TILE_DOUBLES / nm;
+      if (tr < 16 && !o->tile_rows) tr = 16;
       if (tr > nm) tr = nm;
       x.tile_rows = tr;
       if ((rc = ot_alloc_doubles(tr, nm, &x.tile))) goto done_w;
+      if ((rc = ot_alloc_doubles((size_t)NTHREADS() + 3, nm, &x.accM))) goto done_w;
+      x.accS = x.accM + nm;
+      x.hr = x.accS + nm;
+      x.accW = x.hr + nm;
     }
   }
 
@@ -1179,11 +1336,10 @@ static int outer_impl(const ot_otdd_problem *p, const ot_otdd_outer_opts *o, ot_
     eps = o->entreg;
   } else {
     /* Initialisation at the first eps, then the averaged annealing stages. */
-    if ((rc = softmin(&x, &xy, NULL, eps, f_ba, NULL)) ||
-        (rc = softmin(&x, &yx, NULL, eps, g_ab, NULL)))
+    if ((rc = cross_both(&x, &xy, &yx, NULL, NULL, eps, f_ba, g_ab, NULL, NULL)))
       goto done_w;
-    if (debiased && ((rc = softmin(&x, &xx, NULL, eps, f_aa, NULL)) ||
-                     (rc = softmin(&x, &yy, NULL, eps, g_bb, NULL))))
+    if (debiased && ((rc = self_one(&x, &xx, NULL, eps, f_aa, NULL)) ||
+                     (rc = self_one(&x, &yy, NULL, eps, g_bb, NULL))))
       goto done_w;
     if (o->mode == OT_OTDD_OUTER_SINKHORN) {
       /* converged annealing: each stage iterated to a loose tolerance */
@@ -1205,11 +1361,10 @@ static int outer_impl(const ot_otdd_problem *p, const ot_otdd_outer_opts *o, ot_
     } else {
       for (size_t k = 0; k < L; k++) {
         eps = eps_l[k];
-        if ((rc = softmin(&x, &xy, g_ab, eps, ft, f_ba)) ||
-            (rc = softmin(&x, &yx, f_ba, eps, gt, g_ab)))
+        if ((rc = cross_both(&x, &xy, &yx, g_ab, f_ba, eps, ft, gt, f_ba, g_ab)))
           goto done_w;
-        if (debiased && ((rc = softmin(&x, &xx, f_aa, eps, fa, f_aa)) ||
-                         (rc = softmin(&x, &yy, g_bb, eps, gb, g_bb))))
+        if (debiased && ((rc = self_one(&x, &xx, f_aa, eps, fa, f_aa)) ||
+                         (rc = self_one(&x, &yy, g_bb, eps, gb, g_bb))))
           goto done_w;
         for (size_t i = 0; i < n; i++) f_ba[i] = 0.5 * (f_ba[i] + ft[i]);
         for (size_t j = 0; j < m; j++) g_ab[j] = 0.5 * (g_ab[j] + gt[j]);
@@ -1232,14 +1387,14 @@ static int outer_impl(const ot_otdd_problem *p, const ot_otdd_outer_opts *o, ot_
     /* The final undamped update of all four, the cross pair from the previous pair. */
     memcpy(ft, f_ba, n * sizeof(double));
     memcpy(gt, g_ab, m * sizeof(double));
-    if ((rc = softmin(&x, &xy, gt, eps, f_ba, ft)) || (rc = softmin(&x, &yx, ft, eps, g_ab, gt)))
+    if ((rc = cross_both(&x, &xy, &yx, gt, ft, eps, f_ba, g_ab, ft, gt)))
       goto done_w;
     if (out->f_ba_prev) memcpy(out->f_ba_prev, ft, n * sizeof(double));
     if (out->g_ab_prev) memcpy(out->g_ab_prev, gt, m * sizeof(double));
     if (debiased) {
       memcpy(fa, f_aa, n * sizeof(double));
       memcpy(gb, g_bb, m * sizeof(double));
-      if ((rc = softmin(&x, &xx, fa, eps, f_aa, fa)) || (rc = softmin(&x, &yy, gb, eps, g_bb, gb)))
+      if ((rc = self_one(&x, &xx, fa, eps, f_aa, fa)) || (rc = self_one(&x, &yy, gb, eps, g_bb, gb)))
         goto done_w;
       if (out->f_aa_prev) memcpy(out->f_aa_prev, fa, n * sizeof(double));
       if (out->g_bb_prev) memcpy(out->g_bb_prev, gb, m * sizeof(double));
@@ -1306,6 +1461,7 @@ done:
   ot_free(Cexact);
   ot_free(dense);
   ot_free(x.tile);
+  ot_free(x.accM);
   ot_free(buf);
   res->time = ot_clock() - t0;
   return rc;

@@ -199,6 +199,8 @@ typedef struct ot_otdd_outer_opts {
   int online;            /* -1 (default): dense when the cost blocks fit in dense_limit
                             bytes, else online; 0: dense; 1: online (exact mode is dense) */
   size_t dense_limit;    /* bytes (default 256 MiB) */
+  size_t tile_rows;      /* online: rows per cost tile; 0 (default) = automatic (about
+                            4M doubles per tile, at least 16 rows) */
   /* Warm start (sinkhorn mode; all that the form needs must be given, else
      cold): potentials from a previous call, in cost units.  With a warm
      start the epsilon schedule is skipped and iterations run at entreg. */
