@@ -23,6 +23,8 @@
 #include "view.h"
 
 #define OMP_MIN_WORK 20000
+/* Plan weights at or below this are left out of sparse barycentric sums. */
+#define SPARSE_W 1e-15
 /* Above this many doubles of cost matrices a solve switches to tiles. */
 #define DENSE_LIMIT ((size_t)1 << 23)
 
@@ -209,14 +211,36 @@ static int sm_pass(ot_flow *f, const blk *B, double eps, const double *pot, cons
       Ct = tile;
     }
     long rows = (long)(i1 - i0);
-#pragma omp parallel for schedule(dynamic, 4) if ((size_t)rows * m > OMP_MIN_WORK)
+    size_t nnz = 0;
+#pragma omp parallel for schedule(dynamic, 4) reduction(+ : nnz) if ((size_t)rows * m > OMP_MIN_WORK)
     for (long r = 0; r < rows; r++) {
       const double *c = Ct + (size_t)r * m;
       double fi = -eps * ot_vexp_lse(h, c, m, s, NAN);
       out[i0 + (size_t)r] = fi;
-      if (T) ot_vexp_row(w + (size_t)r * m, fi, h, c, m, s);
+      if (T) {
+        double *wr = w + (size_t)r * m;
+        ot_vexp_row(wr, fi, h, c, m, s);
+        if (!B->C)
+          for (size_t j = 0; j < m; j++) nnz += wr[j] > SPARSE_W;
+      }
     }
-    if (T) {
+    if (T && !B->C && nnz * 8 < (size_t)rows * m) {
+      /* online (large) problems: at small eps the plan rows are nearly one-hot, so sum
+         only the weights above SPARSE_W (the dropped mass is below m * SPARSE_W per
+         row).  Dense problems keep the GEMM: Adam's normalisation makes a flow's path
+         sensitive to even these tiny terms, and the reference history is dense. */
+#pragma omp parallel for schedule(dynamic, 4) if ((size_t)rows * m > OMP_MIN_WORK)
+      for (long r = 0; r < rows; r++) {
+        const double *wr = w + (size_t)r * m;
+        double *t = T + (i0 + (size_t)r) * D;
+        for (size_t k = 0; k < D; k++) t[k] = 0.0;
+        for (size_t j = 0; j < m; j++)
+          if (wr[j] > SPARSE_W) {
+            const double *y = B->Y.data + j * B->Y.ld;
+            for (size_t k = 0; k < D; k++) t[k] += wr[j] * y[k];
+          }
+      }
+    } else if (T) {
       ot_mat Wt = ot_mat_view(w, i1 - i0, m);
       ot_mat Tt = ot_mat_view(T + i0 * D, i1 - i0, D);
       rc = ot_gemm(Tt, 1.0, Wt, 0, B->Y, 0, 0.0);
