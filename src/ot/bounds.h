@@ -46,7 +46,13 @@
  * k x k matrix of solved values is reduced by one k x k assignment.
  *
  * Threads: pair solves run in an OpenMP team with BLAS held to one thread;
- * the lower-bound passes run serially around threaded BLAS (GEMM tiles).
+ * each tile of the lower-bound passes is computed by a threaded GEMM, then
+ * scanned by an OpenMP team (one after the other, never nested).  Rounds of
+ * tiny work (m^3 x pairs < 10^6) are solved by the calling thread alone.
+ *
+ * Order of the work: the first round of solves (a permutation of batch
+ * pairs: every source batch gets its potentials), then the lower bounds,
+ * then the rest of the budget on the upper bound.
  *
  * Progress: opts.progress is called from the calling thread about every
  * opts.interval seconds with kernel "bounds", iter = solves done, max_iter =
