@@ -556,6 +556,30 @@ static int sweep_objective(void) {
   return rc;
 }
 
+static char sweep_dir[64];
+
+static int sweep_load(void) {
+  ot_nn_net *net = NULL;
+  char err[256];
+  int rc = ot_nn_load(&net, sweep_dir, err, sizeof err);
+  ot_nn_free(net);
+  return rc;
+}
+
+static int sweep_epoch(void) {
+  ot_nn_net *c = NULL;
+  ot_nn_train_opts o;
+  ot_rng r;
+  int rc = ot_nn_clone(&c, sweep_net);
+  if (rc) return rc;
+  ot_nn_train_opts_init(&o);
+  o.regularizer = OT_NN_REG_FROBENIUS;
+  ot_rng_seed(&r, 1);
+  rc = ot_nn_train_epoch(c, mv(sweep_X, 40, 4), sweep_y, &o, &r, NULL);
+  ot_nn_free(c);
+  return rc;
+}
+
 static void test_faults(void) {
   blobs(sweep_X, sweep_y, 40, 4, 6);
   ot_nn_layer_spec ls[] = {{6, 2, 1}, {5, 9, 0}, {3, 0, 0}};
@@ -565,6 +589,17 @@ static void test_faults(void) {
   CHECK_FAULT_SWEEP("ot_nn_collapse + predict", sweep_collapse());
   CHECK_FAULT_SWEEP("ot_nn_layer_norms", sweep_norms());
   CHECK_FAULT_SWEEP("ot_nn_objective", sweep_objective());
+  CHECK_FAULT_SWEEP("ot_nn_train_epoch", sweep_epoch());
+  char err[256];
+  strcpy(sweep_dir, "/tmp/otlab-nn-sweep-XXXXXX");
+  if (mkdtemp(sweep_dir) && ot_nn_save(sweep_net, sweep_dir, err, sizeof err) == OT_OK) {
+    CHECK_FAULT_SWEEP("ot_nn_load", sweep_load());
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -r '%s'", sweep_dir);
+    CHECK("cleanup", system(cmd) == 0);
+  } else {
+    CHECK("save for the load sweep", 0);
+  }
   ot_nn_free(sweep_net);
 }
 
