@@ -189,15 +189,24 @@ static int blk_init(blk *B, int dense) {
  * with p_ij the row-normalised weights of that soft-min (the barycentric
  * projection onto B->Y).
  */
-static int sm_pass(ot_flow *f, const blk *B, double eps, const double *pot, const double *logw,
-                   double *out, double *T) {
+static int sm_pass_cols(ot_flow *f, const blk *B, double eps, const double *pot,
+                        const double *logw, double *out, double *T, const double *cpot,
+                        const double *clogw, double *cout) {
   size_t n = B->X.rows, m = B->Y.rows, D = B->Y.cols;
   size_t tr = m ? (1u << 20) / m : 1;
   if (tr < 1) tr = 1;
   if (tr > 256) tr = 256;
   if (tr > n) tr = n;
   double *h = f->scr, *tile = f->scr + f->scr_nm, *w = tile + f->scr_tile;
+  double *cmax = NULL, *csum = NULL, *hc = NULL;
   int rc = OT_OK;
+  if (cout) {
+    if ((rc = ot_alloc_doubles(2 * m + n, 1, &cmax))) goto done;
+    csum = cmax + m;
+    hc = csum + m;
+    for (size_t j = 0; j < m; j++) cmax[j] = -INFINITY, csum[j] = 0.0;
+    for (size_t i = 0; i < n; i++) hc[i] = cpot[i] + eps * clogw[i];
+  }
   for (size_t j = 0; j < m; j++) h[j] = (pot ? pot[j] : 0.0) + eps * logw[j];
   double s = 1.0 / eps;
   for (size_t i0 = 0; i0 < n; i0 += tr) {
@@ -222,6 +231,34 @@ static int sm_pass(ot_flow *f, const blk *B, double eps, const double *pot, cons
         ot_vexp_row(wr, fi, h, c, m, s);
         if (!B->C)
           for (size_t j = 0; j < m; j++) nnz += wr[j] > SPARSE_W;
+      }
+    }
+    if (cout) {
+      /* the column soft-mins from the row potential, streamed over the tiles
+         (one cost tile serves both updates of a Jacobi pair) */
+      long nb = (long)((m + 255) / 256);
+#pragma omp parallel for schedule(static) if ((size_t)rows * m > OMP_MIN_WORK)
+      for (long bj = 0; bj < nb; bj++) {
+        size_t j0 = (size_t)bj * 256, j1 = j0 + 256 < m ? j0 + 256 : m, len = j1 - j0;
+        double tmax[256], tmp[256];
+        for (size_t q = 0; q < len; q++) tmax[q] = -INFINITY;
+        for (long r = 0; r < rows; r++) {
+          const double *c = Ct + (size_t)r * m + j0;
+          double hr = hc[i0 + (size_t)r];
+          for (size_t q = 0; q < len; q++) tmax[q] = fmax(tmax[q], hr - c[q]);
+        }
+        for (size_t q = 0; q < len; q++) {
+          double M = fmax(cmax[j0 + q], tmax[q]);
+          if (M > -INFINITY && cmax[j0 + q] > -INFINITY) csum[j0 + q] *= exp((cmax[j0 + q] - M) * s);
+          cmax[j0 + q] = M;
+        }
+        for (long r = 0; r < rows; r++) {
+          const double *c = Ct + (size_t)r * m + j0;
+          double hr = hc[i0 + (size_t)r];
+          for (size_t q = 0; q < len; q++) tmp[q] = (hr - c[q] - cmax[j0 + q]) * s;
+          ot_vexp(tmp, tmp, len);
+          for (size_t q = 0; q < len; q++) csum[j0 + q] += tmp[q];
+        }
       }
     }
     if (T && !B->C && nnz * 8 < (size_t)rows * m) {
@@ -253,9 +290,20 @@ static int sm_pass(ot_flow *f, const blk *B, double eps, const double *pot, cons
       rc = OT_ENUMERIC;
       break;
     }
+  if (cout)
+    for (size_t j = 0; j < m; j++) {
+      cout[j] = -cmax[j] - eps * log(csum[j]);
+      if (!isfinite(cout[j])) rc = OT_ENUMERIC;
+    }
 done:
+  ot_free(cmax);
   f->solver_iter++;
   return rc;
+}
+
+static int sm_pass(ot_flow *f, const blk *B, double eps, const double *pot, const double *logw,
+                   double *out, double *T) {
+  return sm_pass_cols(f, B, eps, pot, logw, out, T, NULL, NULL, NULL);
 }
 
 /* The epsilon list of GeomLoss for p = 2: [D2, D2, D2 s^2, ... > eps, eps]. */
@@ -498,8 +546,12 @@ static int ot_term(ot_flow *f, int term, ot_mat Xp, ot_mat Yp, const size_t *li,
     }
   }
   /* the last (undamped) update of every potential, at the final eps, in parallel */
-  if ((rc = sm_pass(f, &xy, eps, Gp, f->logb, tf, T))) goto done;
-  if ((rc = sm_pass(f, &yx, eps, Fp, f->loga, tg, NULL))) goto done;
+  if (dense) { /* (dense: the same arithmetic as the reference history was recorded with) */
+    if ((rc = sm_pass(f, &xy, eps, Gp, f->logb, tf, T))) goto done;
+    if ((rc = sm_pass(f, &yx, eps, Fp, f->loga, tg, NULL))) goto done;
+  } else if ((rc = sm_pass_cols(f, &xy, eps, Gp, f->logb, tf, T, Fp, f->loga, tg))) {
+    goto done;
+  }
   memcpy(Fp, tf, n * sizeof *Fp);
   memcpy(Gp, tg, m * sizeof *Gp);
   double val = wdot(f->a, Fp, n) + wdot(f->b, Gp, m);
