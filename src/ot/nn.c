@@ -40,6 +40,7 @@ struct ot_nn_ws {
   double *dt, *dt2;              /* backward: gradients w.r.t. t and t2, cap x maxr */
   double *xb, *yb;               /* a gathered mini-batch: cap x in, cap labels */
   double *g[4];                  /* Frobenius decay: four maxr x maxr scratch matrices */
+  int blas_saved;                /* BLAS threads to restore (blas_single), or 0 */
 };
 
 #define PREDICT_CHUNK 256 /* rows per forward pass of predict and accuracy */
@@ -483,7 +484,7 @@ static int ws_reserve(ot_nn_net *net, size_t n) {
  * setting was left alone.  Threads do not change the results: each
  * element of a product is summed by one thread in the same order.
  */
-static int blas_single(const ot_nn_net *net, size_t n) {
+static int blas_single(ot_nn_net *net, size_t n) {
   size_t w = net->in;
   for (size_t i = 0; i < net->nlayers; i++) {
     if (net->layers[i].out > w) w = net->layers[i].out;
@@ -492,11 +493,13 @@ static int blas_single(const ot_nn_net *net, size_t n) {
   int before = ot_blas_threads();
   if (before <= 1 || (double)n * (double)w * (double)w >= 16777216.0) return 0;
   ot_blas_set_threads(1);
+  if (net->ws) net->ws->blas_saved = before;
   return before;
 }
 
-static void blas_restore(int before) {
+static void blas_restore(ot_nn_net *net, int before) {
   if (before > 0) ot_blas_set_threads(before);
+  if (before > 0 && net->ws) net->ws->blas_saved = 0;
 }
 
 /* ---- forward and backward ------------------------------------------------------- */
@@ -751,7 +754,8 @@ static int check_train_opts(const ot_nn_train_opts *o) {
 }
 
 /* Call the progress callback with rep as state; non-zero asks to stop. */
-static int report(const ot_nn_train_opts *o, ot_nn_report *rep, long iter, double t0) {
+static int report(const ot_nn_net *net, const ot_nn_train_opts *o, ot_nn_report *rep, long iter,
+                  double t0) {
   if (!o->progress) return 0;
   rep->view.kind = OT_VIEW_TRAIN;
   rep->view.values[0] = rep->loss;
@@ -759,7 +763,12 @@ static int report(const ot_nn_train_opts *o, ot_nn_report *rep, long iter, doubl
   rep->view.values[2] = rep->test_acc;
   ot_progress p = {"nn", iter, (long)o->epochs, rep->loss, rep->loss + rep->penalty,
                    ot_clock() - t0, rep};
-  return o->progress(o->progress_ud, &p);
+  /* the callback runs with the caller's BLAS threads, not the pass's one */
+  int saved = net->ws ? net->ws->blas_saved : 0;
+  if (saved > 0) ot_blas_set_threads(saved);
+  int stop = o->progress(o->progress_ud, &p);
+  if (saved > 0) ot_blas_set_threads(1);
+  return stop;
 }
 
 /*
@@ -807,7 +816,7 @@ static int train_epoch(ot_nn_net *net, ot_mat X, const double *y, const ot_nn_tr
       rep->loss = sum_loss / (double)seen;
       rep->train_acc = (double)right / (double)seen;
       rep->view.values[3] = (double)epoch_index + (double)(start + nb) / (double)n;
-      if (report(o, rep, epoch_index, t0)) {
+      if (report(net, o, rep, epoch_index, t0)) {
         rc = OT_ECANCELED;
         break;
       }
@@ -841,9 +850,10 @@ int ot_nn_train_epoch(ot_nn_net *net, ot_mat X, const double *y, const ot_nn_tra
   if (!rep) rep = &local;
   ot_nn_train_opts oc = *o; /* progress counts this net's epochs: epochs + 1 in all */
   oc.epochs = (size_t)net->epochs + 1;
+  if ((rc = ws_reserve(net, o->batch_size < X.rows ? o->batch_size : X.rows))) return rc;
   int th = blas_single(net, o->batch_size);
   rc = train_epoch(net, X, y, &oc, rng, o->lr, rep, net->epochs);
-  blas_restore(th);
+  blas_restore(net, th);
   if (rc == OT_OK && !rep->diverged) net->epochs++;
   return rc;
 }
@@ -874,6 +884,7 @@ int ot_nn_fit(ot_nn_net *net, ot_mat X, const double *y, const ot_nn_train_opts 
     if ((rc = check_labels(net, o->test_y, o->test_X.rows))) return rc;
   }
   if (history.data && (history.rows < o->epochs || history.cols != 5)) return OT_ESHAPE;
+  if ((rc = ws_reserve(net, o->batch_size < X.rows ? o->batch_size : X.rows))) return rc;
   if ((rc = ot_alloc_doubles(2 * net->nlayers, 1, &norms))) return rc;
   memset(&rep, 0, sizeof rep);
   rep.nlayers = net->nlayers;
@@ -911,13 +922,13 @@ int ot_nn_fit(ot_nn_net *net, ot_mat X, const double *y, const ot_nn_train_opts 
     rep.epoch_end = 1;
     rep.epoch = (long)e + 1;
     rep.view.values[3] = (double)(e + 1);
-    if (report(o, &rep, (long)e + 1, t0)) {
+    if (report(net, o, &rep, (long)e + 1, t0)) {
       rc = OT_ECANCELED;
       break;
     }
     if (rep.diverged) break;
   }
-  blas_restore(th);
+  blas_restore(net, th);
   ot_free(norms);
   return rc;
 }
@@ -938,7 +949,7 @@ int ot_nn_predict(ot_nn_net *net, ot_mat logits, ot_mat X) {
     for (size_t k = 0; k < nb; k++)
       memcpy(&OT_AT(logits, s + k, 0), z + k * net->classes, net->classes * sizeof(double));
   }
-  blas_restore(th);
+  blas_restore(net, th);
   return OT_OK;
 }
 
@@ -957,7 +968,7 @@ int ot_nn_accuracy(ot_nn_net *net, ot_mat X, const double *y, double *acc) {
     softmax_xent(net->ws->l[net->nlayers - 1].z, nb, net->classes, y + s, NULL, 0.0, &c);
     right += c;
   }
-  blas_restore(th);
+  blas_restore(net, th);
   *acc = (double)right / (double)X.rows;
   return OT_OK;
 }
