@@ -192,6 +192,8 @@ int main(int argc, char **argv) {
       if (!wait_for("interrupted", 1, 10, &t1)) {
         if (strstr(buf, "> ")) finished++;
         else lost++;
+        printf("  %s: no 'interrupted' within 10 s of Ctrl-C; output: %.300s\n", kernels[k].name,
+               buf);
         /* get back to a prompt: a second Ctrl-C after 1 s ends otlab, so wait */
         wait_for("> ", 1, 30, NULL);
         continue;
