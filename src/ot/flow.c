@@ -224,13 +224,29 @@ static int sm_pass_cols(ot_flow *f, const blk *B, double eps, const double *pot,
 #pragma omp parallel for schedule(dynamic, 4) reduction(+ : nnz) if ((size_t)rows * m > OMP_MIN_WORK)
     for (long r = 0; r < rows; r++) {
       const double *c = Ct + (size_t)r * m;
+      if (T && !B->C) {
+        /* online: one exponential per pair for both the soft-min and the weights */
+        double *wr = w + (size_t)r * m, mx = -INFINITY, sum = 0;
+        for (size_t j = 0; j < m; j++) {
+          wr[j] = (h[j] - c[j]) * s;
+          if (wr[j] > mx) mx = wr[j];
+        }
+        for (size_t j = 0; j < m; j++) wr[j] -= mx;
+        ot_vexp(wr, wr, m);
+        for (size_t j = 0; j < m; j++) sum += wr[j];
+        out[i0 + (size_t)r] = -eps * (mx + log(sum));
+        double inv = 1.0 / sum;
+        for (size_t j = 0; j < m; j++) {
+          wr[j] *= inv;
+          nnz += wr[j] > SPARSE_W;
+        }
+        continue;
+      }
       double fi = -eps * ot_vexp_lse(h, c, m, s, NAN);
       out[i0 + (size_t)r] = fi;
       if (T) {
         double *wr = w + (size_t)r * m;
         ot_vexp_row(wr, fi, h, c, m, s);
-        if (!B->C)
-          for (size_t j = 0; j < m; j++) nnz += wr[j] > SPARSE_W;
       }
     }
     if (cout) {
