@@ -15,6 +15,10 @@
 -- `epochs` epochs, best kept.  ratio = otlab examples/s / PyTorch's (above
 -- 1: otlab is faster).
 --
+-- First, a check that both compute the same thing (nn_xcheck.py): from the
+-- same saved weights, 5 full-batch steps of a net with every layer kind
+-- must agree to rounding; a mismatch makes the bench exit 1.
+--
 -- Arguments (key=value): dir= (empty temporary directory), quick= (1: 2
 -- epochs per run, one run), repeats=, python= (empty: otlab alone), here=.
 
@@ -48,6 +52,53 @@ out(string.format("otlab             %s, BLAS threads %d (one thread for batch-s
                   tostring(ot.version or "?"), ot.threads()))
 out(string.format("data              digits, %d training rows x 64, 10 classes; %d epochs x %d runs, best\n",
                   n, epochs, repeats))
+
+-- ---- the same computation? ---------------------------------------------------------------
+-- Before timing anything: 5 full-batch steps of a net with every layer
+-- kind (dense, U Vt, overcomplete U M Vt; with and without batch norm;
+-- Frobenius decay) taken by otlab and by PyTorch's autograd from the same
+-- saved weights must agree to rounding (nn_xcheck.py).
+local function xcheck()
+  if not python then return end
+  local dg = ot.data.digits()
+  local Xs, ys = dg.X / 16, dg.y
+  local xdir = dir .. "/xcheck"
+  os.execute("mkdir -p " .. q(xdir))
+  assert(ot.save(xdir .. "/X.npy", Xs) and ot.save(xdir .. "/y.npy", ys))
+  local ours = {}
+  for _, bn in ipairs({ false, true }) do
+    local tag = bn and "bn" or "nobn"
+    local net = ot.nn.mlp{ 64, 32, { 32, rank = 4 }, { 24, rank = 40, deep = true }, 10,
+                           batchnorm = bn, seed = 3 }
+    assert(net:save(xdir .. "/" .. tag .. "0"))
+    local info = net:fit(Xs, ys, { epochs = 5, batch_size = 4096, lr = 0.05, momentum = 0.9,
+                                   weight_decay = 5e-3, regularizer = "frobenius", seed = 1 })
+    assert(net:save(xdir .. "/" .. tag .. "1"))
+    ours[tag] = info.loss(5)
+  end
+  local p = io.popen(string.format("%s %s %s 2>&1", q(python), q(A.here .. "/nn_xcheck.py"), q(xdir)))
+  local worst, lines, missing = 0, 0, nil
+  for line in p:lines() do
+    local m = line:match("^missing=(.*)$")
+    if m then missing = m end
+    local tag, loss5, rel = line:match("^tag=(%w+) loss0=%S+ loss5=(%S+) rel=(%S+)$")
+    if tag then
+      lines = lines + 1
+      worst = math.max(worst, tonumber(rel), math.abs(tonumber(loss5) - ours[tag]) / ours[tag])
+    end
+  end
+  p:close()
+  if missing then return end -- said below, with the timings
+  if lines ~= 2 then
+    out("equivalence       the PyTorch check failed to run (nn_xcheck.py)\n")
+    return false
+  end
+  out(string.format("equivalence       5 full-batch steps, every layer kind, with and without batch norm:\n" ..
+                    "                  otlab and PyTorch autograd (float64) agree to %.1e relative%s\n",
+                    worst, worst < 1e-12 and "" or "  ** MISMATCH **"))
+  return worst < 1e-12
+end
+local same = xcheck()
 
 -- ---- otlab --------------------------------------------------------------------------------
 local CASES = {
@@ -118,3 +169,4 @@ for _, c in ipairs(CASES) do
   end
 end
 if note then out("PyTorch: ", note, "\n") end
+if same == false then os.exit(1) end
