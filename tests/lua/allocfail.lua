@@ -12,10 +12,8 @@
 -- run() should check its own result with assert (it only matters when it
 -- succeeds) and stay small: the walk runs it once per allocation it makes.
 --
--- Modules add one line each to `S` below (or a whole entry), e.g.
---   add("otdd", function(s) ot.otdd.distance(s.X, s.y, s.X, s.y) end, points)
---   add("flow", function(s) ot.flow.<...>(...) end, points)
---   add("nn epoch", function(s) <one training epoch> end, points)
+-- Modules add one line each (see the end: otdd, flow, nn, bounds), e.g.
+--   add("otdd", function(s) ot.otdd.distance(s.D, s.E) end, labelled)
 
 local S = {}
 local root = OTLAB_ROOT or "."
@@ -151,9 +149,17 @@ add("ui sparkline", function(s)
   assert(type(out) == "string")
 end, points)
 
--- Hooks for the modules being written (one line each; see the header):
--- add("otdd", function(s) ... end, points)
--- add("flow", function(s) ... end, points)
--- add("nn epoch", function(s) ... end, points)
+-- The modules (one line each; more can follow the same pattern):
+local function labelled()
+  ot.data = require("data")
+  local D = ot.data.gaussian_mixture{ n = 30, means = { { 0, 0 }, { 3, 0 }, { 0, 3 } }, seed = 1 }
+  local E = ot.data.gaussian_mixture{ n = 24, means = { { 1, 0 }, { 3, 1 } }, seed = 2 }
+  return { D = D, E = E, X = ot.randn(16, 2), Y = ot.randn(16, 2) }
+end
+add("otdd", function(s) local d = ot.otdd.distance(s.D, s.E, { outer = "compat" }); assert(d == d) end, labelled)
+add("otdd exact", function(s) local d = ot.otdd.distance(s.D, s.E, { outer = "exact" }); assert(d == d) end, labelled)
+add("flow", function(s) local f = ot.flow.new(s.D, { target = s.E, step = 0.5 }); f:step(2); assert(f:state()) end, labelled)
+add("nn epoch", function(s) local net = ot.nn.mlp{ 2, 8, { 8, rank = 2 }, 3, seed = 1 }; local info = net:train_epoch(s.D.X, s.D.y); assert(info) end, labelled)
+add("bounds", function(s) local r = ot.bounds.minibatch(s.X, s.Y, { m = 4, seed = 1 }); assert(r.upper >= r.lower - 1e-9) end, labelled)
 
 return S
