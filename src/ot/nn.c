@@ -843,8 +843,8 @@ int ot_nn_train_epoch(ot_nn_net *net, ot_mat X, const double *y, const ot_nn_tra
   int rc;
   if (!net || !o || !rng || !y) return OT_EINVAL;
   if (X.cols != net->in) return OT_ESHAPE;
-  if (X.rows == 0 || (rc = check_train_opts(o)) || (rc = check_labels(net, y, X.rows)))
-    return X.rows == 0 ? OT_EINVAL : rc;
+  if (X.rows == 0) return OT_EINVAL;
+  if ((rc = check_train_opts(o)) || (rc = check_labels(net, y, X.rows))) return rc;
   memset(&local, 0, sizeof local);
   local.test_acc = NAN;
   if (!rep) rep = &local;
@@ -875,8 +875,8 @@ int ot_nn_fit(ot_nn_net *net, ot_mat X, const double *y, const ot_nn_train_opts 
   if (diverged) *diverged = 0;
   if (!net || !o || !rng || !y) return OT_EINVAL;
   if (X.cols != net->in) return OT_ESHAPE;
-  if (X.rows == 0 || (rc = check_train_opts(o))) return X.rows == 0 ? OT_EINVAL : rc;
-  if ((rc = check_labels(net, y, X.rows))) return rc;
+  if (X.rows == 0) return OT_EINVAL;
+  if ((rc = check_train_opts(o)) || (rc = check_labels(net, y, X.rows))) return rc;
   int has_test = o->test_X.data != NULL && o->test_X.rows > 0;
   if (has_test) {
     if (o->test_X.cols != net->in) return OT_ESHAPE;
