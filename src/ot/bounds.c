@@ -865,62 +865,100 @@ done:
  * The semi-relaxed bound: for each batch, (1/m) min over injective maps
  * into the other side, as an (m + 1) x n transport problem whose last row
  * (zero cost) absorbs the n - m unused points.  Both directions; *semi =
- * the larger mean.  NaN when a solve did not certify optimality.
+ * the larger mean.  NaN when a solve did not certify optimality.  The 2k
+ * solves run on an OpenMP team, one (m + 1) x n matrix per thread.
  */
 static int lower_semi(ctx *c, double *semi) {
   size_t n = c->n, m = c->m, k = c->k, R = m + 1, cap = R + n - 1;
-  double *Cb = NULL, *w = NULL, *mass = NULL;
-  size_t *pi = NULL, *pj = NULL;
-  int rc, ok = 1;
-  if ((rc = ot_alloc_doubles(R, n, &Cb)) || (rc = ot_alloc_doubles(R + n, 1, &w)) ||
-      (rc = ot_alloc_doubles(cap, 1, &mass)) || (rc = ot_malloc(cap * sizeof *pi, &pi)) ||
-      (rc = ot_malloc(cap * sizeof *pj, &pj)))
-    goto done;
+  long jobs = 2 * (long)k; /* (direction, batch) */
+  double *val = NULL, *w;
+  int rc = OT_OK, ok = 1, nth = 1;
+  if ((rc = ot_alloc_doubles(2 * k + R + n, 1, &val))) return rc;
+  w = val + 2 * k;
   for (size_t r = 0; r < m; r++) w[r] = 1.0;
   w[m] = (double)(n - m);
   for (size_t j = 0; j < n; j++) w[R + j] = 1.0;
-  double best = -INFINITY;
-  for (int dir = 0; dir < 2; dir++) {
-    double sum = 0.0;
-    for (size_t a = 0; a < k; a++) {
-      const size_t *rows = (dir == 0 ? c->px : c->py) + a * m;
+#ifdef _OPENMP
+  nth = c->o->threads > 0 ? c->o->threads : omp_get_max_threads();
+  if (nth > jobs) nth = (int)jobs;
+  if ((double)R * (double)n * (double)jobs < 1e6) nth = 1; /* tiny work */
+  if (nth < 1) nth = 1;
+#endif
+  int blas = ot_blas_threads();
+  ot_blas_set_threads(1);
+  c->next = 0;
+#pragma omp parallel num_threads(nth) reduction(&& : ok)
+  {
+    inner_ud iu = {c, 0};
+#ifdef _OPENMP
+    iu.tid = omp_get_thread_num();
+#endif
+    double *Cb = NULL, *mass = NULL;
+    size_t *pi = NULL;
+    int wrc;
+    if ((wrc = ot_alloc_doubles(R, n, &Cb)) || (wrc = ot_alloc_doubles(cap, 1, &mass)) ||
+        (wrc = ot_malloc(2 * cap * sizeof *pi, &pi))) {
+#pragma omp critical(bounds_rc)
+      if (rc == OT_OK) rc = wrc;
+#pragma omp atomic write
+      c->stop = 1;
+    }
+    for (;;) {
+      int stop;
+#pragma omp atomic read
+      stop = c->stop;
+      if (stop) break;
+      size_t t;
+#pragma omp atomic capture
+      t = c->next++;
+      if (t >= (size_t)jobs) break;
+      int dir = t >= k;
+      const size_t *rows = (dir == 0 ? c->px : c->py) + (t % k) * m;
       for (size_t r = 0; r < m; r++)
         for (size_t j = 0; j < n; j++)
           Cb[r * n + j] = dir == 0 ? cost_ij(c->prob, rows[r], j) : cost_ij(c->prob, j, rows[r]);
       for (size_t j = 0; j < n; j++) Cb[m * n + j] = 0.0;
-      double v;
       ot_emd_problem ep;
       memset(&ep, 0, sizeof ep);
-      ep.n = m == n ? m : R;
+      ep.n = m == n ? m : R; /* m = n: the dummy row has no mass */
       ep.m = n;
       ep.a = w;
       ep.b = w + R;
       ep.C = ot_mat_view(Cb, ep.n, n);
       ot_emd_opts eo;
       ot_emd_opts_init(&eo);
-      inner_ud iu = {c, 0};
       eo.progress = inner_progress;
       eo.progress_ud = &iu;
       ot_emd_result er;
-      if ((rc = ot_emd_solve(&ep, &eo, pi, pj, mass, NULL, NULL, &er))) goto done;
-      if (er.status != OT_EMD_OPTIMAL) ok = 0;
-      v = er.cost; /* masses are 1 per point: the summed cost of the injective map */
-      sum += v / (double)m;
-      if (maybe_report(c)) {
-        rc = OT_ECANCELED;
-        goto done;
+      int src = ot_emd_solve(&ep, &eo, pi, pi + cap, mass, NULL, NULL, &er);
+      if (src) {
+#pragma omp critical(bounds_rc)
+        if (rc == OT_OK || (rc == OT_ECANCELED && src != OT_ECANCELED)) rc = src;
+#pragma omp atomic write
+        c->stop = 1;
+        break;
       }
+      if (er.status != OT_EMD_OPTIMAL) ok = 0;
+      val[t] = er.cost / (double)m; /* masses are 1 per point: the injective map's mean cost */
+      if (iu.tid == 0) maybe_report(c);
     }
-    if (sum / (double)k > best) best = sum / (double)k;
+    ot_free(Cb);
+    ot_free(mass);
+    ot_free(pi);
   }
-  *semi = ok ? best : NAN;
-  if (ok && (isnan(c->lower) || best > c->lower)) c->lower = best;
-done:
-  ot_free(Cb);
-  ot_free(w);
-  ot_free(mass);
-  ot_free(pi);
-  ot_free(pj);
+  ot_blas_set_threads(blas);
+  if (rc == OT_OK && c->canceled) rc = OT_ECANCELED;
+  if (rc == OT_OK) {
+    double best = -INFINITY;
+    for (int dir = 0; dir < 2; dir++) { /* summed in batch order: the same with any threads */
+      double sum = 0.0;
+      for (size_t a = 0; a < k; a++) sum += val[(size_t)dir * k + a];
+      if (sum / (double)k > best) best = sum / (double)k;
+    }
+    *semi = ok ? best : NAN;
+    if (ok && (isnan(c->lower) || best > c->lower)) c->lower = best;
+  }
+  ot_free(val);
   return rc;
 }
 
