@@ -1,9 +1,11 @@
 -- demo: Sinkhorn vs epsilon: how the regularization blurs the plan and sets the speed
--- Run: otlab scripts/demos/sinkhorn_eps.lua (or demo("sinkhorn_eps") at the prompt).
+-- Run: otlab scripts/demos/sinkhorn_eps.lua [quick] (or demo("sinkhorn_eps") at the prompt);
+-- "quick" makes the live run small (tests).
 -- Two sorted 1-D samples of 60 points; the exact plan is a staircase along the
 -- diagonal.  Entropic plans at decreasing epsilon (relative to the largest cost)
 -- sharpen towards it, and need more iterations to converge.
 
+local quick = ... == "quick"
 ot.seed(7)
 local n = 60
 
@@ -47,13 +49,13 @@ ui.plot(curves, { logy = true, labels = names, width = 72, height = 18, xlabel =
 print("Takeaway: epsilon trades sharpness (less blur, cost closer to the exact one) for iterations.")
 
 -- live: on a terminal the panel shows the error falling and the plan sharpening
-local big = 400
+local big = quick and 60 or 400
 local x, y = ot.linspace(0, 1, big), ot.linspace(0.2, 1.3, big)
 local Mb = ot.dist(x, y)
 print(string.format("\nLive: %d x %d points at epsilon = 0.0005 x max cost with ui.watch: on a terminal the\n" ..
                     "panel shows the error curve falling and the plan (q closes it, c cancels the run);\n" ..
                     "in a pipe, long runs print progress lines on stderr.", big, big))
-local _, live = ui.watch(ot.sinkhorn, nil, nil, Mb, 5e-4 * Mb:max(), { method = "log", max_iter = 2000, tol = 1e-9 })
+local _, live = ui.watch(ot.sinkhorn, nil, nil, Mb, 5e-4 * Mb:max(), { method = "log", max_iter = quick and 200 or 2000, tol = 1e-9 })
 print(string.format("%d iterations in %.2f s, final marginal error %.2g.", live.iterations, live.time, live.err))
 print("The panel's last state (on a terminal it stays until you press q):")
 ui.show({ width = 100, height = 26 })
