@@ -419,7 +419,15 @@ int ot_nn_new(ot_nn_net **out, const ot_nn_spec *spec, ot_rng *rng) {
 
 /* ---- the workspace -------------------------------------------------------------- */
 
-/* Make the workspace hold batches of n rows (grows, never shrinks). */
+/*
+ * Make the workspace hold batches of n rows (at least 64; grows, never
+ * shrinks).  One block from ot_malloc holds, per layer, what the backward
+ * pass needs from the forward one (t, t2, z, xhat, a and the batch-norm
+ * statistics), then two ping-pong gradient buffers of the widest layer, two
+ * of the largest rank, a gathered mini-batch and the r x r scratch of the
+ * Frobenius decay.  On failure the old block is kept (OT_ENOMEM/OT_EBUDGET).
+ * The spec's MLP needs about 1100 doubles per row: 2.2 MiB at 256 rows.
+ */
 static int ws_reserve(ot_nn_net *net, size_t n) {
   if (net->ws && net->ws->cap >= n) return OT_OK;
   size_t cap = n < 64 ? 64 : n, maxw = net->in, maxr = 1, per_row = 0, fixed = 0, total, bytes;
@@ -509,6 +517,13 @@ static void blas_restore(ot_nn_net *net, int before) {
  * every layer; the logits end in ws->l[last].z.  train: batch norm on the
  * batch statistics (updating the running ones when update_running), else
  * on the running statistics.  The workspace must hold n rows.
+ *
+ * Rows are examples, so a layer is Z = A W^T (+ b): one dgemm with W
+ * transposed in place; a factorized layer is T = A Vt^T, T2 = T M^T,
+ * Z = T2 U^T, which costs n r (in + out) multiply-adds instead of
+ * n in out.  Batch norm (Ioffe and Szegedy 2015, Algorithm 1) normalizes
+ * each column of Z with the batch mean and the biased variance; the running
+ * variance takes the unbiased one, as PyTorch does.
  */
 static void forward(ot_nn_net *net, const double *X, size_t ldx, size_t n, int train,
                     int update_running) {
@@ -611,6 +626,14 @@ static double softmax_xent(const double *logits, size_t n, size_t c, const doubl
  * Backward pass after forward() on the same rows: dlogits (n x classes, in
  * ws->d0) back to every parameter gradient, which are overwritten.  X is the
  * batch forward() saw.  train tells which batch norm formula ran.
+ *
+ * With D = dLoss/dZ (n x out) and A the layer's input:
+ *   dense       dW = D^T A, db = column sums of D, dA = D W
+ *   factorized  dU = D^T T2, dT2 = D U, dM = dT2^T T, dT = dT2 M,
+ *               dVt = dT^T A, dA = dT Vt          (T2 = T without M)
+ *   batch norm  dgamma = sum D xhat, dbeta = sum D,
+ *               dZ = gamma istd (D - (dbeta + xhat dgamma) / n)   (train)
+ * Gradients flow through two buffers (d0, d1) that swap at each layer.
  */
 static void backward(ot_nn_net *net, const double *X, size_t ldx, size_t n, int train) {
   ot_nn_ws *ws = net->ws;
@@ -720,6 +743,11 @@ static int check_labels(const ot_nn_net *net, const double *y, size_t n) {
   return OT_OK;
 }
 
+/*
+ * The objective (nn.h): one forward pass, the loss, and with grad the
+ * backward pass and the regularizer's gradient.  Used by the gradient
+ * tests and Net:loss; training runs the same steps on gathered batches.
+ */
 int ot_nn_objective(ot_nn_net *net, ot_mat X, const double *y, double lambda, int regularizer,
                     int train, int grad, double *loss, double *penalty, size_t *correct) {
   int rc;
@@ -744,6 +772,7 @@ int ot_nn_objective(ot_nn_net *net, ot_mat X, const double *y, double lambda, in
 
 /* ---- training ------------------------------------------------------------------- */
 
+/* OT_EINVAL for training options out of their domains (nn.h). */
 static int check_train_opts(const ot_nn_train_opts *o) {
   if (!(o->lr >= 0 && isfinite(o->lr)) || !(o->momentum >= 0 && o->momentum < 1) ||
       !(o->weight_decay >= 0 && isfinite(o->weight_decay)) || o->batch_size < 1 ||
@@ -935,6 +964,10 @@ int ot_nn_fit(ot_nn_net *net, ot_mat X, const double *y, const ot_nn_train_opts 
 
 /* ---- inference ------------------------------------------------------------------ */
 
+/*
+ * Logits of X in chunks of PREDICT_CHUNK rows (so a large X needs no large
+ * workspace), batch norm on the running statistics.
+ */
 int ot_nn_predict(ot_nn_net *net, ot_mat logits, ot_mat X) {
   int rc;
   if (!net) return OT_EINVAL;
@@ -975,6 +1008,7 @@ int ot_nn_accuracy(ot_nn_net *net, ot_mat X, const double *y, double *acc) {
 
 /* ---- collapse and diagnostics --------------------------------------------------- */
 
+/* W = U M Vt (or a copy of a dense W); the only place W is ever formed. */
 int ot_nn_layer_weight(const ot_nn_net *net, size_t i, ot_mat W) {
   if (!net || i >= net->nlayers) return OT_EINVAL;
   const ot_nn_layer *L = &net->layers[i];
@@ -994,6 +1028,11 @@ int ot_nn_layer_weight(const ot_nn_net *net, size_t i, ot_mat W) {
   return rc;
 }
 
+/*
+ * Collapse (nn.h): a dense net of the same shape with each W multiplied
+ * out.  The function computed is the same up to rounding: the factored
+ * and the collapsed products sum in different orders.
+ */
 int ot_nn_collapse(ot_nn_net **out, const ot_nn_net *net) {
   ot_nn_spec s;
   ot_nn_layer_spec ls[OT_NN_MAX_LAYERS];
@@ -1135,6 +1174,13 @@ static size_t layer_tensors(const ot_nn_layer *L, nn_tensor *t) {
   return k;
 }
 
+/*
+ * Save (nn.h).  The tensors go first, each replaced atomically by
+ * ot_io_save; net.txt last, so a directory without it holds no complete
+ * net.  net.txt is line-oriented text: "otlab-nn 1", then in, layers, act,
+ * batchnorm, init, bn_momentum, bn_eps, epochs, steps, and one
+ * "layer i out O rank R deep D" line per layer.
+ */
 int ot_nn_save(const ot_nn_net *net, const char *dir, char *err, size_t errlen) {
   char path[4096];
   nn_tensor t[9];
@@ -1170,6 +1216,12 @@ int ot_nn_save(const ot_nn_net *net, const char *dir, char *err, size_t errlen) 
   return OT_OK;
 }
 
+/*
+ * Load (nn.h): parse net.txt, build the net, then read every tensor,
+ * checking its size.  Non-finite values are accepted (a diverged net saves
+ * and loads as it was).  OT_EIO for a missing file, OT_EFORMAT for a bad
+ * description or a tensor of the wrong shape.
+ */
 int ot_nn_load(ot_nn_net **out, const char *dir, char *err, size_t errlen) {
   char path[4096], word[32];
   ot_nn_layer_spec ls[OT_NN_MAX_LAYERS];
