@@ -881,7 +881,7 @@ static int lower_semi(ctx *c, double *semi) {
 #ifdef _OPENMP
   nth = c->o->threads > 0 ? c->o->threads : omp_get_max_threads();
   if (nth > jobs) nth = (int)jobs;
-  if ((double)R * (double)n * (double)jobs < 1e6) nth = 1; /* tiny work */
+  if ((double)R * (double)n * (double)jobs < 2.5e5) nth = 1; /* tiny work */
   if (nth < 1) nth = 1;
 #endif
   int blas = ot_blas_threads();

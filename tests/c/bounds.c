@@ -487,6 +487,34 @@ static void test_threads(void) {
   }
   if (ok1) ot_bounds_result_free(&r1);
   if (ok2) ot_bounds_result_free(&r2);
+  /* the semi-relaxed solves on a team: the same bound as on one thread */
+  {
+    static double X2[512 * 2], Y2[512 * 2];
+    gen(98, 512, 2, 0.3, X2, Y2);
+    ot_bounds_problem p2 = points(X2, Y2, 512, 2);
+    ot_bounds_opts s;
+    ot_bounds_opts_init(&s);
+    s.m = 128;
+    s.strategy = OT_BOUNDS_DIAG;
+    s.lower = OT_BOUNDS_LOWER_SEMI;
+    s.threads = 1;
+    ok1 = ot_bounds_minibatch(&p2, &s, &r1) == OT_OK;
+    s.threads = 2;
+    ok2 = ot_bounds_minibatch(&p2, &s, &r2) == OT_OK;
+    CHECK("threads: semi runs", ok1 && ok2);
+    if (ok1 && ok2) CHECK("threads: same semi", r1.semi == r2.semi && !isnan(r1.semi));
+    if (ok1) ot_bounds_result_free(&r1);
+    if (ok2) ot_bounds_result_free(&r2);
+    size_t base2 = ot_mem_used();
+    for (long nth = 2; nth < 40; nth += 6) { /* failures inside the semi team */
+      ot_mem_fail_after(nth);
+      int rc = ot_bounds_minibatch(&p2, &s, &r1);
+      ot_mem_fail_after(0);
+      if (rc == OT_OK) ot_bounds_result_free(&r1);
+      CHECK("threads: semi allocation failure clean",
+            (rc == OT_OK || rc == OT_ENOMEM) && ot_mem_used() == base2);
+    }
+  }
   /* a failing allocation inside the team: a clean OT_ENOMEM */
   size_t base = ot_mem_used();
   o.lower = 0;
