@@ -42,7 +42,7 @@ static struct {
   int tried, usable;      /* newterm attempted / it gave a usable screen */
   SCREEN *scr;
   int colors;             /* 1: 256 colours are in use */
-  short pair_fg[256], pair_bg[256]; /* pair k: its xterm colours (-1 default) */
+  short pair_of[256][256]; /* curses pair of the colour indices (fg, bg); 0: none yet */
   int npairs;
   /* state */
   int open;               /* on the screen now */
@@ -351,18 +351,16 @@ static void on_winch(int sig) {
 
 static struct sigaction old_winch;
 
-/* The curses colour pair for xterm colours (fg, bg), made on first use;
- * 0 (the default pair) when they run out. */
+/* The curses colour pair for the cell colour indices (fg, bg), made on
+ * first use; 0 (the default pair) when the terminal's pairs run out. */
 static int pair_for(int fg, int bg) {
-  if (fg < 0 && bg < 0) return 0;
-  for (int k = 1; k <= P.npairs; k++)
-    if (P.pair_fg[k] == fg && P.pair_bg[k] == bg) return k;
-  if (P.npairs + 1 >= 256 || P.npairs + 1 >= COLOR_PAIRS) return 0;
-  int k = ++P.npairs;
-  P.pair_fg[k] = (short)fg;
-  P.pair_bg[k] = (short)bg;
-  init_pair((short)k, (short)fg, (short)bg);
-  return k;
+  if (fg == 0 && bg == 0) return 0;
+  short *slot = &P.pair_of[fg & 255][bg & 255];
+  if (*slot) return *slot;
+  if (P.npairs + 1 >= COLOR_PAIRS || P.npairs + 1 > 32767) return 0;
+  *slot = (short)++P.npairs;
+  init_pair(*slot, (short)tui_color_xterm(fg), (short)tui_color_xterm(bg));
+  return *slot;
 }
 
 /* 1 when dir holds a terminfo entry for term (as "x/xterm" or, on
@@ -465,7 +463,7 @@ static void show_grid(const tui_grid *g) {
     move(y, 0);
     for (int x = 0; x < g->width && x < COLS; x++) {
       const tui_cell *c = &g->cells[(size_t)y * (size_t)g->width + (size_t)x];
-      int pair = P.colors ? pair_for(tui_color_xterm(c->color), tui_color_xterm(c->bg)) : 0;
+      int pair = P.colors ? pair_for(c->color, c->bg) : 0;
       if (pair) attron(COLOR_PAIR(pair));
       addstr(c->ch); /* ERR in the last cell (the cursor cannot advance): drawn anyway */
       if (pair) attroff(COLOR_PAIR(pair));
