@@ -143,10 +143,17 @@ static int cost_tile(const blk *B, size_t i0, size_t i1, double *out) {
   ot_mat T = ot_mat_view(out, i1 - i0, m);
   int rc = ot_cost_rows(T, B->X, B->Y, i0, i1, NULL, B->ynorm);
   if (rc) return rc;
-  for (size_t i = i0; i < i1; i++) {
-    double *r = out + (i - i0) * m;
-    const double *Lr = B->L ? B->L + B->li[i] * B->ldL : NULL;
-    for (size_t j = 0; j < m; j++) r[j] = B->sx * r[j] + (Lr ? Lr[B->lj[j]] : 0.0);
+  long rows = (long)(i1 - i0);
+#pragma omp parallel for schedule(static) if ((size_t)rows * m > OMP_MIN_WORK)
+  for (long r = 0; r < rows; r++) {
+    size_t i = i0 + (size_t)r;
+    double *row = out + (size_t)r * m, sx = B->sx;
+    if (B->L) {
+      const double *Lr = B->L + B->li[i] * B->ldL;
+      for (size_t j = 0; j < m; j++) row[j] = sx * row[j] + Lr[B->lj[j]];
+    } else {
+      for (size_t j = 0; j < m; j++) row[j] *= sx;
+    }
   }
   return OT_OK;
 }
@@ -261,7 +268,10 @@ static int sm_pass_cols(ot_flow *f, const blk *B, double eps, const double *pot,
         for (long r = 0; r < rows; r++) {
           const double *c = Ct + (size_t)r * m + j0;
           double hr = hc[i0 + (size_t)r];
-          for (size_t q = 0; q < len; q++) tmax[q] = fmax(tmax[q], hr - c[q]);
+          for (size_t q = 0; q < len; q++) {
+            double v = hr - c[q];
+            tmax[q] = v > tmax[q] ? v : tmax[q];
+          }
         }
         for (size_t q = 0; q < len; q++) {
           double M = fmax(cmax[j0 + q], tmax[q]);
