@@ -39,7 +39,7 @@ do
   assert(X:min() < 0 or X:max() > 16)
   local g = ot.flow.new(src, {target = tgt, solver = "compat", optimizer = "adam", step = 1.0,
                               clip = 10, box = {0, 16}})
-  g:step(2)
+  g:step()
   local Xg = g:state().X
   assert(Xg:min() >= 0 and Xg:max() <= 16)
 end
