@@ -220,6 +220,10 @@ void ot_otdd_outer_opts_init(ot_otdd_outer_opts *o);
  * W11 (C1 x C1) and W22 (C2 x C2) for the debiased form (zero diagonal;
  * ignored otherwise, may have data NULL).  Nothing is owned.
  *
+ * Sinkhorn mode sorts both clouds by class internally (copies of X1 and X2
+ * unless c1 and c2 are already non-decreasing) for the class-block
+ * balancing; outputs come back in the caller's order.
+ *
  * In compat mode the peer's diameter is computed from the (d+1)-vectors
  * [x, label index] with the source classes numbered 0..C1-1 and the target
  * classes C1..C1+C2-1 (debiased) or 0..C2-1 (not debiased); the label index
