@@ -16,7 +16,7 @@
 --                   online (tiled) costs, fixed labels, debiased OTDD,
 --                   converged solver with warm starts and max_iter = 0: one
 --                   Sinkhorn update per step from the previous potentials
---                   (3 passes over the 10^8 pairs: the potentials track the flow)
+--                   (2 passes over the 10^8 pairs: the potentials track the flow)
 -- The peer (microsoft/otdd's flows, PyTorch + geomloss) is not installable
 -- here (no PyPI); its time is quoted from specs/flows.md: 0.4-2.6 s per
 -- step on the digits pair.  Times are wall clock of the step (evaluation at
