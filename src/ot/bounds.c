@@ -1121,7 +1121,6 @@ int ot_bounds_minibatch(const ot_bounds_problem *prob, const ot_bounds_opts *o,
   res->upper = res->lower = res->diag = res->all = res->opt = res->budgeted = NAN;
   res->nn = res->dual = res->semi = NAN;
   const int want_dual = (o->lower & OT_BOUNDS_LOWER_DUAL) != 0;
-  const int need_proxy = 1;
   unsigned char *sel = NULL;
   double *W = NULL;
   size_t *order = NULL, *sig = NULL;
@@ -1145,7 +1144,7 @@ int ot_bounds_minibatch(const ot_bounds_problem *prob, const ot_bounds_opts *o,
                     (rc = ot_calloc((size_t)cap, &c.fsrc))))
     goto done;
   if ((rc = make_partition(&c))) goto done;
-  if (need_proxy && (rc = make_proxy(&c))) goto done;
+  if ((rc = make_proxy(&c))) goto done; /* knn, adaptive and the certificate */
   if (report(&c)) {
     rc = OT_ECANCELED;
     goto done;
