@@ -212,7 +212,7 @@ static int sm_pass_cols(ot_flow *f, const blk *B, double eps, const double *pot,
     csum = cmax + m;
     hc = csum + m;
     for (size_t j = 0; j < m; j++) cmax[j] = -INFINITY, csum[j] = 0.0;
-    for (size_t i = 0; i < n; i++) hc[i] = cpot[i] + eps * clogw[i];
+    for (size_t i = 0; i < n; i++) hc[i] = (cpot ? cpot[i] : 0.0) + eps * clogw[i];
   }
   for (size_t j = 0; j < m; j++) h[j] = (pot ? pot[j] : 0.0) + eps * logw[j];
   double s = 1.0 / eps;
@@ -354,11 +354,19 @@ static int sched_pair(ot_flow *f, const blk *xy, const blk *yx, const double *la
                       double *tf, double *tg) {
   size_t n = xy->X.rows, m = xy->Y.rows;
   int rc;
-  if ((rc = sm_pass(f, xy, eps[0], NULL, lb, F, NULL))) return rc;
-  if ((rc = sm_pass(f, yx, eps[0], NULL, la, Gp, NULL))) return rc;
+  if (!xy->C) { /* online: each Jacobi pair from one sweep of cost tiles */
+    if ((rc = sm_pass_cols(f, xy, eps[0], NULL, lb, F, NULL, NULL, la, Gp))) return rc;
+  } else {
+    if ((rc = sm_pass(f, xy, eps[0], NULL, lb, F, NULL))) return rc;
+    if ((rc = sm_pass(f, yx, eps[0], NULL, la, Gp, NULL))) return rc;
+  }
   for (size_t k = 0; k < ne; k++) {
-    if ((rc = sm_pass(f, xy, eps[k], Gp, lb, tf, NULL))) return rc;
-    if ((rc = sm_pass(f, yx, eps[k], F, la, tg, NULL))) return rc;
+    if (!xy->C) {
+      if ((rc = sm_pass_cols(f, xy, eps[k], Gp, lb, tf, NULL, F, la, tg))) return rc;
+    } else {
+      if ((rc = sm_pass(f, xy, eps[k], Gp, lb, tf, NULL))) return rc;
+      if ((rc = sm_pass(f, yx, eps[k], F, la, tg, NULL))) return rc;
+    }
     for (size_t i = 0; i < n; i++) F[i] = 0.5 * (F[i] + tf[i]);
     for (size_t j = 0; j < m; j++) Gp[j] = 0.5 * (Gp[j] + tg[j]);
   }
