@@ -110,6 +110,22 @@ Keep the prompt's history in
 .I file
 (an empty name: no history file).
 .TP
+.BI \-\-shard " i/N"
+Compute only the
+.IR i -th
+of
+.I N
+shares of each
+.B ot.mpi.map
+of the script, save it and stop (for job arrays on clusters without MPI);
+.B \-\-shard reduce
+reads every share instead of computing and finishes the script with the
+numbers of one process.
+.TP
+.BI \-\-shard\-dir " dir"
+Where the shares are kept (default
+.IR ./otlab\-shards ).
+.TP
 .B \-\-help
 Print the usage and exit.
 .SH THE PROMPT
@@ -150,6 +166,13 @@ data directory).
 The history file; set and empty, no history file.
 .B \-\-history
 takes precedence.
+.TP
+.BR OTLAB_SHARD ", " OTLAB_SHARD_DIR
+The same as
+.B \-\-shard
+and
+.BR \-\-shard\-dir ,
+which set them.
 .TP
 .B NO_COLOR
 When set and not empty, no colours.

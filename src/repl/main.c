@@ -71,6 +71,7 @@ typedef struct options {
   int no_panel, no_color;
   const char *seed, *threads, *mem_limit; /* values as given, NULL when absent */
   const char *history;                    /* --history FILE; "" means none */
+  const char *shard, *shard_dir;          /* --shard i/N|reduce, --shard-dir DIR */
   argop *ops;
   int nops;
 } options;
@@ -94,6 +95,9 @@ static void print_usage(FILE *f) {
           "  --threads N     threads for BLAS (ot.threads)\n"
           "  --mem-limit S   memory budget: bytes, or a size like 512M or 2G (ot.mem_limit)\n"
           "  --history FILE  history file (\"\" for none)\n"
+          "  --shard i/N     compute the i-th of N shares of each ot.mpi.map, save it, stop;\n"
+          "  --shard reduce  read all shares instead of computing (help(ot.mpi.map))\n"
+          "  --shard-dir DIR where shares are kept (default ./otlab-shards)\n"
           "  --help          show this help and exit\n",
           progname);
   fflush(f);
@@ -135,8 +139,11 @@ static int collectargs(int argc, char **argv, options *o) {
       return 1;
     }
     if (a[1] == '-') { /* long options */
-      static const char *const valued[] = {"--seed", "--threads", "--mem-limit", "--history"};
-      const char **slot[] = {&o->seed, &o->threads, &o->mem_limit, &o->history};
+      static const char *const valued[] = {"--seed", "--threads", "--mem-limit", "--history",
+                                           "--shard-dir", "--shard"};
+      const char **slot[] = {&o->seed, &o->threads, &o->mem_limit, &o->history,
+                             &o->shard_dir, &o->shard};
+      enum { NVALUED = sizeof valued / sizeof valued[0] };
       int k;
       if (strcmp(a, "--help") == 0) {
         print_usage(stdout);
@@ -148,11 +155,11 @@ static int collectargs(int argc, char **argv, options *o) {
         o->no_color = 1;
         continue;
       }
-      for (k = 0; k < 4; k++) {
+      for (k = 0; k < NVALUED; k++) {
         size_t n = strlen(valued[k]);
         if (strncmp(a, valued[k], n) == 0 && (a[n] == '\0' || a[n] == '=')) break;
       }
-      if (k == 4) return usage_error("unrecognized option '%s'", a);
+      if (k == NVALUED) return usage_error("unrecognized option '%s'", a);
       const char *v = long_value(argc, argv, &i, valued[k]);
       if (!v) return usage_error("'%s' needs an argument", valued[k]);
       *slot[k] = v;
@@ -185,8 +192,28 @@ static int collectargs(int argc, char **argv, options *o) {
   return 1;
 }
 
-/* Check the values of --seed, --threads and --mem-limit before starting. */
+/* Check the values of --seed, --threads, --mem-limit and --shard before
+ * starting; --shard and --shard-dir go to the environment (OTLAB_SHARD,
+ * OTLAB_SHARD_DIR), where ot.mpi reads them. */
 static int check_values(const options *o) {
+  if (o->shard) {
+    int i, n, used = 0;
+    if (strcmp(o->shard, "reduce") != 0 &&
+        (sscanf(o->shard, "%d/%d%n", &i, &n, &used) != 2 || o->shard[used] != '\0' || n < 1 ||
+         i < 1 || i > n)) {
+      fprintf(stderr, "%s: bad value for --shard: '%s' (i/N with 1 <= i <= N, or reduce)\n",
+              progname, o->shard);
+      return 0;
+    }
+    setenv("OTLAB_SHARD", o->shard, 1);
+  }
+  if (o->shard_dir) {
+    if (!o->shard_dir[0]) {
+      fprintf(stderr, "%s: bad value for --shard-dir: '' (a directory expected)\n", progname);
+      return 0;
+    }
+    setenv("OTLAB_SHARD_DIR", o->shard_dir, 1);
+  }
   const char *ints[] = {o->seed, o->threads};
   const char *names[] = {"--seed", "--threads"};
   for (int k = 0; k < 2; k++) {

@@ -131,3 +131,24 @@ local bogus = io.popen("OTLAB_SHARD=4/3 " .. exe .. " -E --no-panel -e 'ot.mpi.m
 assert(bogus:read("a"):find("OTLAB_SHARD must be i/N", 1, true))
 bogus:close()
 print("mpi ok")
+
+-- the host's --shard and --shard-dir flags set the same switches
+do
+  local d = os.tmpname()
+  os.remove(d)
+  local code = "'print(ot.mpi.map({1, 2, 3}, function(x) return x * 2 end)[3])'"
+  local function sh(flags)
+    local p = assert(io.popen(exe .. " -E --no-panel " .. flags .. " -e " .. code .. " 2>&1; echo rc=$?"))
+    local out = p:read("a")
+    p:close()
+    return out
+  end
+  assert(sh("--shard 1/2 --shard-dir " .. d):find("2 of 3 items written", 1, true))
+  assert(sh("--shard 2/2 --shard-dir=" .. d):find("rc=0", 1, true))
+  assert(sh("--shard reduce --shard-dir " .. d):find("^6\nrc=0"))
+  assert(sh("--shard 0/2"):find("bad value for --shard: '0/2'", 1, true))
+  assert(sh("--shard-dir ''"):find("bad value for --shard-dir", 1, true))
+  for i = 1, 2 do os.remove(d .. "/map-1." .. i .. "of2.otpk") end
+  os.remove(d)
+end
+print("mpi flags ok")
