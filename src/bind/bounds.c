@@ -10,8 +10,11 @@
 #include <math.h>
 #include <string.h>
 
+#include <stdlib.h>
+
 #include "bind.h"
 #include "cost.h"
+#include "mpi.h"
 #include "ot/alloc.h"
 #include "ot/bounds.h"
 #include "ot/cost.h"
@@ -445,6 +448,29 @@ static void push_result(lua_State *L, const ot_bounds_result *r, const args *a,
   }
 }
 
+/*
+ * The distribution of this call (pushed on the stack): over MPI ranks,
+ * shards or none (src/bind/mpi.h).  Adaptive rounds depend on the values
+ * of the previous round, so they cannot be precomputed by shards.  A shard
+ * run skips what it does not hand over (the nn and dual passes, the plan):
+ * the reduce run computes them.
+ */
+static bind_dist *setup_dist(lua_State *L, args *a, const char *fname) {
+  const char *sh = getenv("OTLAB_SHARD");
+  if (sh && sh[0] && a->o.strategy == OT_BOUNDS_ADAPTIVE)
+    luaL_error(L, "%s: strategy \"adaptive\" picks each round's pairs from the values of the "
+               "previous round, so it cannot run as shards (OTLAB_SHARD / --shard); run it "
+               "under mpirun or in one process", fname);
+  bind_dist *d = bind_dist_new(L, fname, "bounds");
+  int mode = bind_dist_mode(d);
+  if (mode == BIND_DIST_SHARD) a->o.want_plan = 0;
+  if (mode != BIND_DIST_LOCAL) {
+    a->o.distribute = bind_dist_jobs;
+    a->o.distribute_ud = d;
+  }
+  return d;
+}
+
 /* ot.bounds.minibatch(X, Y, opts) -> result table */
 static int bounds_minibatch(lua_State *L) {
   const char *fname = "ot.bounds.minibatch";
@@ -458,12 +484,17 @@ static int bounds_minibatch(lua_State *L) {
   read_opts(L, optarg, &a, 0);
   a.o.want_plan = bind_optfield_boolean(L, optarg, "plan", 0);
   ot_bounds_result *r = new_result(L);
+  bind_dist *dist = setup_dist(L, &a, fname);
   bind_progress_ud pud = {L, a.cb, 0.0, 0};
   a.o.progress = bind_progress;
   a.o.progress_ud = &pud;
   a.o.interval = 0.05;
   int rc = ot_bounds_minibatch(&a.prob, &a.o, r);
-  if (rc) return raise_status(L, rc, fname, &pud, r);
+  if (rc) {
+    bind_dist_check(L, dist);
+    return raise_status(L, rc, fname, &pud, r);
+  }
+  bind_dist_finish(L, dist);
   push_result(L, r, &a, fname);
   return 1;
 }
@@ -537,6 +568,7 @@ static int bounds_curve(lua_State *L) {
   int it = lua_gettop(L);
   bmat *vc = bind_newvec(L, (size_t)nb, fname);
   int ic = lua_gettop(L);
+  bind_dist *dist = setup_dist(L, &a, fname);
   bind_progress_ud pud = {L, a.cb, 0.0, 0};
   a.o.progress = bind_progress;
   a.o.progress_ud = &pud;
@@ -547,7 +579,10 @@ static int bounds_curve(lua_State *L) {
     a.o.budget = (long)bud[q];
     a.o.lower = q == 0 ? lower : 0; /* the lower bounds do not depend on the budget */
     int rc = ot_bounds_minibatch(&a.prob, &a.o, r);
-    if (rc) return raise_status(L, rc, fname, &pud, r);
+    if (rc) {
+      bind_dist_check(L, dist);
+      return raise_status(L, rc, fname, &pud, r);
+    }
     if (q == 0) {
       low = r->lower;
       nn = r->nn;
@@ -564,6 +599,7 @@ static int bounds_curve(lua_State *L) {
     vc->m.data[q] = r->certified;
     ot_bounds_result_free(r);
   }
+  bind_dist_finish(L, dist);
   lua_createtable(L, 0, 20);
   static const char *const names[] = {"budget", "upper", "lower", "gap", "solves", "time",
                                       "certified"};

@@ -36,7 +36,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "bind.h"
+#include "mpi.h"
 #include "ot/alloc.h"
 #include "ot/io.h"
 #include "ot/rand.h"
@@ -875,6 +875,284 @@ static int mpi_shard(lua_State *L) {
   lua_pushinteger(L, sc.index);
   lua_pushinteger(L, sc.count);
   return 2;
+}
+
+/* ---- distribution of kernels' jobs (mpi.h) ------------------------------------ */
+
+int bind_mpi_rank(void) { return world_rank; }
+int bind_mpi_size(void) { return world_size; }
+
+#define DIST_MT "otlab.dist"
+
+struct bind_dist {
+  int mode;
+  const char *fname;
+  char name[64];
+  int call;            /* this call's number among the distributed calls of the run */
+  shard_cfg sc;        /* (sc.dir points into the environment) */
+  int shards;          /* N */
+  long batch;          /* batches seen so far */
+  char err[1024];      /* the distributor's own failure, or "" */
+  /* shard: this shard's records (batch, job, kw, w, key, row), back to back */
+  double *rec;
+  size_t rec_len, rec_cap, nrec, rec_maxw;
+  /* reduce: the N files and a cursor in each */
+  ot_io_data *files;
+  size_t *cursor;
+};
+
+static int dist_gc(lua_State *L) {
+  bind_dist *d = luaL_checkudata(L, 1, DIST_MT);
+  ot_free(d->rec);
+  d->rec = NULL;
+  if (d->files) {
+    for (int s = 0; s < d->shards; s++) ot_io_data_free(&d->files[s]);
+    ot_free(d->files);
+    d->files = NULL;
+  }
+  ot_free(d->cursor);
+  d->cursor = NULL;
+  return 0;
+}
+
+static void dist_path(char *out, size_t cap, const bind_dist *d, int i, int n) {
+  snprintf(out, cap, "%s/%s-%d.%dof%d.npy", d->sc.dir, d->name, d->call, i, n);
+}
+
+bind_dist *bind_dist_new(lua_State *L, const char *fname, const char *name) {
+  static int dist_calls = 0;
+  bind_dist *d = lua_newuserdatauv(L, sizeof *d, 0);
+  memset(d, 0, sizeof *d);
+  if (luaL_newmetatable(L, DIST_MT)) {
+    lua_pushcfunction(L, dist_gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_setmetatable(L, -2);
+  d->fname = fname;
+  snprintf(d->name, sizeof d->name, "%s", name);
+  d->call = ++dist_calls;
+  d->mode = world_size > 1 ? BIND_DIST_MPI : BIND_DIST_LOCAL;
+  if (!shard_config(L, &d->sc)) return d;
+  char path[4096];
+  if (d->sc.index > 0) { /* a shard: reduce when all N files are there */
+    int complete = 1;
+    for (int s = 1; s <= d->sc.count && complete; s++) {
+      dist_path(path, sizeof path, d, s, d->sc.count);
+      complete = access(path, R_OK) == 0;
+    }
+    d->shards = d->sc.count;
+    d->mode = complete ? BIND_DIST_REDUCE : BIND_DIST_SHARD;
+    if (d->mode == BIND_DIST_SHARD) return d;
+  } else { /* reduce: N from the files of shard 1 */
+    for (int tryn = 1; tryn <= 100000 && d->shards == 0; tryn++) {
+      dist_path(path, sizeof path, d, 1, tryn);
+      if (access(path, R_OK) == 0) d->shards = tryn;
+    }
+    if (d->shards == 0)
+      luaL_error(L, "%s: no shard files %s-%d.1ofN.npy in %s (run the shards first)", fname,
+                 d->name, d->call, d->sc.dir);
+    d->mode = BIND_DIST_REDUCE;
+  }
+  int rc = ot_calloc((size_t)d->shards * sizeof *d->files, &d->files);
+  if (!rc) rc = ot_calloc((size_t)d->shards * sizeof *d->cursor, &d->cursor);
+  if (rc) {
+    d->shards = 0; /* nothing loaded for the __gc to free */
+    bind_check_status(L, rc, fname);
+  }
+  for (int s = 0; s < d->shards; s++) ot_io_data_init(&d->files[s]);
+  for (int s = 1; s <= d->shards; s++) {
+    dist_path(path, sizeof path, d, s, d->shards);
+    if (access(path, R_OK) != 0)
+      luaL_error(L, "%s: shard %d of %d is missing: %s", fname, s, d->shards, path);
+    char err[256];
+    ot_io_opts io;
+    ot_io_opts_init(&io);
+    io.format = OT_IO_NPY;
+    io.allow_nonfinite = 1; /* rows are padded with NaN; results may hold NaN or Inf */
+    rc = ot_io_load(path, &io, &d->files[s - 1], err, sizeof err);
+    if (rc) luaL_error(L, "%s: cannot read %s: %s", fname, path, err);
+    if (d->files[s - 1].rows && d->files[s - 1].cols < 4)
+      luaL_error(L, "%s: %s is not a shard file (%d columns)", fname, path,
+                 (int)d->files[s - 1].cols);
+  }
+  return d;
+}
+
+int bind_dist_mode(const bind_dist *d) { return d->mode; }
+
+/* Append one record to the shard's list. */
+static int dist_record(bind_dist *d, size_t job, const ot_jobs *j) {
+  size_t len = 4 + j->key_width + j->width;
+  if (len > d->rec_cap - d->rec_len) {
+    size_t cap = d->rec_cap ? 2 * d->rec_cap : 1024;
+    while (cap - d->rec_len < len) cap *= 2;
+    double *nr;
+    int rc = ot_alloc_doubles(cap, 1, &nr);
+    if (rc) return rc;
+    if (d->rec_len) memcpy(nr, d->rec, d->rec_len * sizeof(double));
+    ot_free(d->rec);
+    d->rec = nr;
+    d->rec_cap = cap;
+  }
+  double *r = d->rec + d->rec_len;
+  r[0] = (double)d->batch;
+  r[1] = (double)job;
+  r[2] = (double)j->key_width;
+  r[3] = (double)j->width;
+  if (j->key_width) memcpy(r + 4, j->key + job * j->key_width, j->key_width * sizeof(double));
+  memcpy(r + 4 + j->key_width, j->out + job * j->width, j->width * sizeof(double));
+  d->rec_len += len;
+  d->nrec++;
+  if (len > d->rec_maxw) d->rec_maxw = len;
+  return OT_OK;
+}
+
+/* Fill the rows of batch d->batch from the shard files (reduce). */
+static int dist_read(bind_dist *d, ot_jobs *j) {
+  for (size_t t = 0; t < j->count; t++) {
+    int s = (int)(t % (size_t)d->shards);
+    ot_io_data *f = &d->files[s];
+    size_t r = d->cursor[s]++;
+    char path[4096];
+    dist_path(path, sizeof path, d, s + 1, d->shards);
+    const double *row = r < f->rows ? f->x + r * f->cols : NULL;
+    if (!row || row[0] != (double)d->batch || row[1] != (double)t ||
+        row[2] != (double)j->key_width || row[3] != (double)j->width ||
+        f->cols < 4 + j->key_width + j->width) {
+      snprintf(d->err, sizeof d->err, "%.700s does not match this run: its row %zu should be job %zu "
+               "of batch %ld (%s); the shards ran a different script, data or options",
+               path, r + 1, t, d->batch, j->kind);
+      return OT_EFORMAT;
+    }
+    for (size_t q = 0; q < j->key_width; q++)
+      if (row[4 + q] != j->key[t * j->key_width + q]) {
+        snprintf(d->err, sizeof d->err, "%.700s does not match this run: job %zu of batch %ld (%s) "
+                 "has another key (the shards ran with other data, seed or options)",
+                 path, t, d->batch, j->kind);
+        return OT_EFORMAT;
+      }
+    memcpy(j->out + t * j->width, row + 4 + j->key_width, j->width * sizeof(double));
+  }
+  return OT_OK;
+}
+
+#ifdef OTLAB_HAVE_MPI
+/* Rank-order priority of statuses: a real failure beats a cancel. */
+static int status_rank(int rc) { return rc == OT_OK ? 0 : rc == OT_ECANCELED ? 1 : 2 + rc; }
+
+/* The MPI layout: run our share, agree on the status, gather the rows. */
+static int dist_mpi(bind_dist *d, ot_jobs *j) {
+  int P = world_size, me = world_rank;
+  size_t w = j->width;
+  double *buf = NULL;
+  int *cnt = NULL, *off = NULL;
+  size_t total = j->count * w;
+  int rc = OT_OK;
+  if (total > (size_t)INT32_MAX) rc = OT_EOVERFLOW; /* the same on every rank */
+  if (!rc) rc = ot_alloc_doubles(total ? total : 1, 1, &buf);
+  if (!rc) rc = ot_malloc(2 * (size_t)P * sizeof(int), &cnt);
+  if (!rc) off = cnt + P;
+  if (!rc) rc = j->run(j, (size_t)me, (size_t)P);
+  /* everyone learns the worst status before any row moves */
+  int mine = status_rank(rc), worst = 0;
+  if (MPI_Allreduce(&mine, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD) != MPI_SUCCESS) {
+    snprintf(d->err, sizeof d->err, "MPI_Allreduce of the statuses failed");
+    rc = OT_EIO;
+    goto done;
+  }
+  if (worst) {
+    rc = worst == 1 ? OT_ECANCELED : worst - 2;
+    goto done;
+  }
+  /* rank p's rows, job order: t = p, p + P, ...; packed contiguously */
+  size_t at = 0;
+  for (int p = 0; p < P; p++) {
+    size_t np = (size_t)p < j->count ? (j->count - (size_t)p - 1) / (size_t)P + 1 : 0;
+    cnt[p] = (int)(np * w);
+    off[p] = (int)at;
+    at += np * w;
+  }
+  for (size_t t = (size_t)me, q = (size_t)off[me]; t < j->count; t += (size_t)P, q += w)
+    memcpy(buf + q, j->out + t * w, w * sizeof(double));
+  if (MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buf, cnt, off, MPI_DOUBLE,
+                     MPI_COMM_WORLD) != MPI_SUCCESS) {
+    snprintf(d->err, sizeof d->err, "MPI_Allgatherv of the %s rows failed", j->kind);
+    rc = OT_EIO;
+    goto done;
+  }
+  for (int p = 0; p < P; p++)
+    for (size_t t = (size_t)p, q = (size_t)off[p]; t < j->count; t += (size_t)P, q += w)
+      memcpy(j->out + t * w, buf + q, w * sizeof(double));
+done:
+  ot_free(buf);
+  ot_free(cnt);
+  return rc;
+}
+#endif
+
+int bind_dist_jobs(void *ud, ot_jobs *j) {
+  bind_dist *d = ud;
+  d->batch++;
+  switch (d->mode) {
+#ifdef OTLAB_HAVE_MPI
+  case BIND_DIST_MPI:
+    if (mpi_on && world_size > 1) return dist_mpi(d, j);
+    return j->run(j, 0, 1);
+#endif
+  case BIND_DIST_SHARD: {
+    size_t first = (size_t)(d->sc.index - 1), stride = (size_t)d->sc.count;
+    int rc = j->run(j, first, stride);
+    for (size_t t = first; rc == OT_OK && t < j->count; t += stride) rc = dist_record(d, t, j);
+    return rc;
+  }
+  case BIND_DIST_REDUCE:
+    return dist_read(d, j);
+  default:
+    return j->run(j, 0, 1);
+  }
+}
+
+void bind_dist_check(lua_State *L, bind_dist *d) {
+  if (d->err[0]) luaL_error(L, "%s: %s", d->fname, d->err);
+}
+
+void bind_dist_finish(lua_State *L, bind_dist *d) {
+  char path[4096];
+  if (d->mode == BIND_DIST_REDUCE) {
+    for (int s = 0; s < d->shards; s++)
+      if (d->cursor[s] != d->files[s].rows) {
+        dist_path(path, sizeof path, d, s + 1, d->shards);
+        luaL_error(L, "%s: %s holds %d rows, this run used %d (the shards ran a different "
+                   "script, data or options)", d->fname, path, (int)d->files[s].rows,
+                   (int)d->cursor[s]);
+      }
+    return;
+  }
+  if (d->mode != BIND_DIST_SHARD) return;
+  size_t cols = d->rec_maxw ? d->rec_maxw : 4;
+  bmat *M = bind_newmat(L, d->nrec, cols, d->fname);
+  const double *r = d->rec;
+  for (size_t q = 0; q < d->nrec; q++) {
+    size_t len = 4 + (size_t)r[2] + (size_t)r[3];
+    for (size_t c = 0; c < cols; c++) OT_AT(M->m, q, c) = c < len ? r[c] : NAN;
+    r += len;
+  }
+  mkdir(d->sc.dir, 0777);
+  dist_path(path, sizeof path, d, d->sc.index, d->sc.count);
+  ot_io_save_opts so;
+  ot_io_save_opts_init(&so);
+  so.format = OT_IO_NPY;
+  char err[512];
+  int rc = ot_io_save(path, M->m, 0, &so, err, sizeof err);
+  if (rc) luaL_error(L, "%s: cannot write %s: %s", d->fname, path, err);
+  fprintf(stderr, "otlab: shard %d/%d of %s #%d: %d jobs in %ld batches written to %s\n",
+          d->sc.index, d->sc.count, d->fname, d->call, (int)d->nrec, d->batch, path);
+  fflush(NULL);
+  lua_getglobal(L, "os");
+  lua_getfield(L, -1, "exit");
+  lua_pushinteger(L, 0);
+  lua_pushboolean(L, 1);
+  lua_call(L, 2, 0);
 }
 
 static const luaL_Reg mpi_funcs[] = {

@@ -336,6 +336,7 @@ typedef struct ctx {
   int canceled;         /* the progress callback asked to stop */
   long done;            /* solves finished */
   size_t next;          /* next pair of the current round (work queue) */
+  double fp[2];         /* the run's fingerprint, two 32-bit halves (see fingerprint()) */
 } ctx;
 
 /* Call the user's progress callback (calling thread only). 1 = stop. */
@@ -393,9 +394,67 @@ static int inner_progress(void *ud, const ot_progress *p) {
   return 0;
 }
 
-/* Solve pairs [first, first + count) of the list, in parallel. */
-static int solve_pairs(ctx *c, size_t first, size_t count, long *unconverged) {
-  if (count == 0) return OT_OK;
+/* FNV-1a over the 8 bytes of v. */
+static uint64_t fnv_u64(uint64_t h, uint64_t v) {
+  for (int t = 0; t < 8; t++) {
+    h ^= (v >> (8 * t)) & 0xff;
+    h *= 0x100000001b3ULL;
+  }
+  return h;
+}
+
+static uint64_t fnv_double(uint64_t h, double x) {
+  uint64_t v;
+  memcpy(&v, &x, sizeof v);
+  return fnv_u64(h, v);
+}
+
+static uint64_t fnv_mat(uint64_t h, ot_mat A) {
+  h = fnv_u64(fnv_u64(h, A.rows), A.cols);
+  for (size_t i = 0; A.data && i < A.rows; i++)
+    for (size_t j = 0; j < A.cols; j++) h = fnv_double(h, OT_AT(A, i, j));
+  return h;
+}
+
+/*
+ * The run's fingerprint: a hash of everything a pair value depends on (the
+ * points or costs, the metric, the partition, the solver and its
+ * parameters), appended to every job's key, so that a distributor reading
+ * rows computed elsewhere (shard files) can tell they belong to this run.
+ * Two exact 32-bit halves as doubles.
+ */
+static void fingerprint(ctx *c) {
+  const ot_bounds_problem *p = c->prob;
+  const ot_bounds_opts *o = c->o;
+  uint64_t h = 0xcbf29ce484222325ULL;
+  if (p->C.data) h = fnv_mat(h, p->C);
+  else h = fnv_mat(fnv_mat(fnv_u64(h, (uint64_t)p->metric), p->X), p->Y);
+  h = fnv_u64(fnv_u64(h, c->n), c->m);
+  for (size_t i = 0; i < c->n; i++) h = fnv_u64(fnv_u64(h, c->px[i]), c->py[i]);
+  h = fnv_u64(h, (uint64_t)o->solver);
+  if (o->solver == OT_BOUNDS_SINKHORN)
+    h = fnv_u64(fnv_double(fnv_double(h, o->reg), o->sinkhorn_tol), (uint64_t)o->sinkhorn_max_iter);
+  c->fp[0] = (double)(h >> 32);
+  c->fp[1] = (double)(h & 0xffffffffULL);
+}
+
+/* One batch of pair jobs: pairs [first, first + count) of the list. */
+typedef struct pairs_batch {
+  ctx *c;
+  size_t first;
+  int want_f; /* rows carry the potentials of the pairs that provide them */
+} pairs_batch;
+
+/*
+ * ot_jobs.run of a round: the pairs first, first + stride, ... of the
+ * batch, in parallel (an OpenMP team taking pairs from a shared counter),
+ * each written to its row of jobs->out (D, unconverged flag, potentials).
+ */
+static int pairs_run(ot_jobs *jobs, size_t start, size_t stride) {
+  pairs_batch *pb = jobs->run_ud;
+  ctx *c = pb->c;
+  size_t count = start < jobs->count ? (jobs->count - start - 1) / stride + 1 : 0;
+  if (count == 0) return c->canceled ? OT_ECANCELED : OT_OK;
   int rc = OT_OK, nth = 1;
   long unc = 0;
 #ifdef _OPENMP
@@ -426,14 +485,15 @@ static int solve_pairs(ctx *c, size_t first, size_t count, long *unconverged) {
 #pragma omp atomic read
       stop = c->stop;
       if (stop) break;
-      size_t t;
+      size_t u;
 #pragma omp atomic capture
-      t = c->next++;
-      if (t >= count) break;
-      size_t q = first + t, a = c->pa[q], b = c->pb[q];
-      double d = NAN;
-      double *f = c->fsrc && c->fsrc[q] ? c->f + a * c->m : NULL;
-      /* f is indexed by position in the partition: f[a m + r] for x = px[a m + r] */
+      u = c->next++;
+      if (u >= count) break;
+      size_t t = start + u * stride, q = pb->first + t, a = c->pa[q], b = c->pb[q];
+      double d = NAN, *row = jobs->out + t * jobs->width;
+      /* f is indexed by position in the partition: f[r] for x = px[a m + r] */
+      double *f = pb->want_f && c->fsrc[q] ? row + 2 : NULL;
+      long before = unc;
       int src = solve_block(c->prob, c->o, &w, c->px + a * c->m, c->py + b * c->m, &d, f, NULL,
                             &unc, inner_progress, &iu);
       if (src) {
@@ -443,17 +503,60 @@ static int solve_pairs(ctx *c, size_t first, size_t count, long *unconverged) {
         c->stop = 1;
         break;
       }
-      c->pd[q] = d;
-      c->D[a * c->k + b] = d;
+      row[0] = d;
+      row[1] = unc > before ? 1.0 : 0.0;
 #pragma omp atomic update
       c->done++;
       if (iu.tid == 0) maybe_report(c);
     }
     worker_free(&w);
   }
+  (void)unc; /* the flags in the rows carry the count */
   ot_blas_set_threads(blas);
-  *unconverged += unc;
   if (rc == OT_OK && c->canceled) rc = OT_ECANCELED;
+  return rc;
+}
+
+/*
+ * Solve pairs [first, first + count) of the list: one ot_jobs batch, run
+ * here or handed to opts.distribute; then D, the pair values, the
+ * potentials and the count of unconverged Sinkhorn solves are read back
+ * from the rows in pair order.
+ */
+static int solve_pairs(ctx *c, size_t first, size_t count, long *unconverged) {
+  if (count == 0) return OT_OK;
+  size_t m = c->m;
+  int want_f = 0;
+  for (size_t q = first; c->fsrc && q < first + count; q++)
+    if (c->fsrc[q]) want_f = 1;
+  size_t width = 2 + (want_f ? m : 0);
+  double *key, *out;
+  int rc = ot_alloc_doubles(count, 4 + width, &key); /* keys, then the rows */
+  if (rc) return rc;
+  out = key + 4 * count;
+  memset(out, 0, count * width * sizeof(double));
+  for (size_t t = 0; t < count; t++) {
+    key[4 * t] = (double)c->pa[first + t];
+    key[4 * t + 1] = (double)c->pb[first + t];
+    key[4 * t + 2] = c->fp[0];
+    key[4 * t + 3] = c->fp[1];
+  }
+  pairs_batch pb = {c, first, want_f};
+  ot_jobs jobs = {"pairs", count, 4, key, width, out, pairs_run, &pb};
+  rc = c->o->distribute ? c->o->distribute(c->o->distribute_ud, &jobs) : pairs_run(&jobs, 0, 1);
+  if (rc) goto done;
+  for (size_t t = 0; t < count; t++) {
+    size_t q = first + t, a = c->pa[q], b = c->pb[q];
+    const double *row = out + t * width;
+    c->pd[q] = row[0];
+    c->D[a * c->k + b] = row[0];
+    if (row[1] != 0) (*unconverged)++;
+    if (want_f && c->fsrc[q]) memcpy(c->f + a * m, row + 2, m * sizeof(double));
+  }
+#pragma omp atomic write
+  c->done = (long)(first + count);
+done:
+  ot_free(key);
   return rc;
 }
 
@@ -862,32 +965,34 @@ done:
 }
 
 /*
- * The semi-relaxed bound: for each batch, (1/m) min over injective maps
- * into the other side, as an (m + 1) x n transport problem whose last row
- * (zero cost) absorbs the n - m unused points.  Both directions; *semi =
- * the larger mean.  NaN when a solve did not certify optimality.  The 2k
- * solves run on an OpenMP team, one (m + 1) x n matrix per thread.
+ * ot_jobs.run of the semi-relaxed solves: jobs t = first, first + stride,
+ * ... of the 2k (direction t / k, batch t % k), each an (m + 1) x n
+ * transport problem whose last row (zero cost) absorbs the n - m unused
+ * points; row t of jobs->out = (the injective map's mean cost, 1 when the
+ * solve certified optimality).  An OpenMP team, one (m + 1) x n matrix per
+ * thread.
  */
-static int lower_semi(ctx *c, double *semi) {
+static int semi_run(ot_jobs *jobs, size_t start, size_t stride) {
+  ctx *c = jobs->run_ud;
   size_t n = c->n, m = c->m, k = c->k, R = m + 1, cap = R + n - 1;
-  long jobs = 2 * (long)k; /* (direction, batch) */
-  double *val = NULL, *w;
-  int rc = OT_OK, ok = 1, nth = 1;
-  if ((rc = ot_alloc_doubles(2 * k + R + n, 1, &val))) return rc;
-  w = val + 2 * k;
+  size_t count = start < jobs->count ? (jobs->count - start - 1) / stride + 1 : 0;
+  if (count == 0) return c->canceled ? OT_ECANCELED : OT_OK;
+  double *w;
+  int rc = OT_OK, nth = 1;
+  if ((rc = ot_alloc_doubles(R + n, 1, &w))) return rc;
   for (size_t r = 0; r < m; r++) w[r] = 1.0;
   w[m] = (double)(n - m);
   for (size_t j = 0; j < n; j++) w[R + j] = 1.0;
 #ifdef _OPENMP
   nth = c->o->threads > 0 ? c->o->threads : omp_get_max_threads();
-  if (nth > jobs) nth = (int)jobs;
-  if ((double)R * (double)n * (double)jobs < 2.5e5) nth = 1; /* tiny work */
+  if ((size_t)nth > count) nth = (int)count;
+  if ((double)R * (double)n * (double)count < 2.5e5) nth = 1; /* tiny work */
   if (nth < 1) nth = 1;
 #endif
   int blas = ot_blas_threads();
   ot_blas_set_threads(1);
   c->next = 0;
-#pragma omp parallel num_threads(nth) reduction(&& : ok)
+#pragma omp parallel num_threads(nth)
   {
     inner_ud iu = {c, 0};
 #ifdef _OPENMP
@@ -908,10 +1013,11 @@ static int lower_semi(ctx *c, double *semi) {
 #pragma omp atomic read
       stop = c->stop;
       if (stop) break;
-      size_t t;
+      size_t u;
 #pragma omp atomic capture
-      t = c->next++;
-      if (t >= (size_t)jobs) break;
+      u = c->next++;
+      if (u >= count) break;
+      size_t t = start + u * stride;
       int dir = t >= k;
       const size_t *rows = (dir == 0 ? c->px : c->py) + (t % k) * m;
       for (size_t r = 0; r < m; r++)
@@ -938,8 +1044,9 @@ static int lower_semi(ctx *c, double *semi) {
         c->stop = 1;
         break;
       }
-      if (er.status != OT_EMD_OPTIMAL) ok = 0;
-      val[t] = er.cost / (double)m; /* masses are 1 per point: the injective map's mean cost */
+      /* masses are 1 per point: the cost is the injective map's total */
+      jobs->out[2 * t] = er.cost / (double)m;
+      jobs->out[2 * t + 1] = er.status == OT_EMD_OPTIMAL ? 1.0 : 0.0;
       if (iu.tid == 0) maybe_report(c);
     }
     ot_free(Cb);
@@ -947,18 +1054,48 @@ static int lower_semi(ctx *c, double *semi) {
     ot_free(pi);
   }
   ot_blas_set_threads(blas);
+  ot_free(w);
   if (rc == OT_OK && c->canceled) rc = OT_ECANCELED;
-  if (rc == OT_OK) {
-    double best = -INFINITY;
-    for (int dir = 0; dir < 2; dir++) { /* summed in batch order: the same with any threads */
-      double sum = 0.0;
-      for (size_t a = 0; a < k; a++) sum += val[(size_t)dir * k + a];
-      if (sum / (double)k > best) best = sum / (double)k;
-    }
-    *semi = ok ? best : NAN;
-    if (ok && (isnan(c->lower) || best > c->lower)) c->lower = best;
+  return rc;
+}
+
+/*
+ * The semi-relaxed bound: for each batch, (1/m) min over injective maps
+ * into the other side; both directions; *semi = the larger mean.  NaN when
+ * a solve did not certify optimality.  The 2k solves are one ot_jobs
+ * batch (run here or by opts.distribute), read back in batch order.
+ */
+static int lower_semi(ctx *c, double *semi) {
+  size_t k = c->k, jobs_n = 2 * k;
+  double *key, *out;
+  int rc = ot_alloc_doubles(jobs_n, 6, &key); /* keys, then the rows */
+  if (rc) return rc;
+  out = key + 4 * jobs_n;
+  memset(out, 0, jobs_n * 2 * sizeof(double));
+  for (size_t t = 0; t < jobs_n; t++) {
+    key[4 * t] = (double)(t / k);
+    key[4 * t + 1] = (double)(t % k);
+    key[4 * t + 2] = c->fp[0];
+    key[4 * t + 3] = c->fp[1];
   }
-  ot_free(val);
+  ot_jobs jobs = {"semi", jobs_n, 4, key, 2, out, semi_run, c};
+  rc = c->o->distribute ? c->o->distribute(c->o->distribute_ud, &jobs) : semi_run(&jobs, 0, 1);
+  if (rc) goto done;
+  int ok = 1;
+  double best = -INFINITY;
+  for (int dir = 0; dir < 2; dir++) { /* summed in batch order: the same with any layout */
+    double sum = 0.0;
+    for (size_t a = 0; a < k; a++) {
+      size_t t = (size_t)dir * k + a;
+      sum += out[2 * t];
+      if (out[2 * t + 1] == 0) ok = 0;
+    }
+    if (sum / (double)k > best) best = sum / (double)k;
+  }
+  *semi = ok ? best : NAN;
+  if (ok && (isnan(c->lower) || best > c->lower)) c->lower = best;
+done:
+  ot_free(key);
   return rc;
 }
 
@@ -1144,6 +1281,7 @@ int ot_bounds_minibatch(const ot_bounds_problem *prob, const ot_bounds_opts *o,
                     (rc = ot_calloc((size_t)cap, &c.fsrc))))
     goto done;
   if ((rc = make_partition(&c))) goto done;
+  if (o->distribute) fingerprint(&c);
   if ((rc = make_proxy(&c))) goto done; /* knn, adaptive and the certificate */
   if (report(&c)) {
     rc = OT_ECANCELED;

@@ -61,6 +61,20 @@
  * state = an ot_view of kind OT_VIEW_BOUNDS with values {upper, lower,
  * solves, budget}.  A non-zero return stops the run: OT_ECANCELED.
  *
+ * Distributed runs: with opts.distribute, each round of pair solves is one
+ * ot_jobs batch (jobs.h): job t = pair t of the round, key (a, b, h1, h2)
+ * (0-based batches; h1, h2 the two 32-bit halves of a hash of the points
+ * or costs, metric, partition and solver: rows of another run do not
+ * match), row (D_ab, 1 when a Sinkhorn solve hit max_iter else 0, then,
+ * when some pair of the round provides dual potentials, the m potentials f
+ * of its rows (0 for the other pairs)).  The semi-relaxed bound is one
+ * batch of 2k jobs, key (direction 0 = X to Y or 1, batch, h1, h2), row (value,
+ * 1 when certified optimal).  The distributor runs them wherever it likes;
+ * everything else (partition, proxies, selection, the k x k reduce, the
+ * nn and dual passes, the plan) runs in every caller, in the same order,
+ * so the results equal those of one process bit for bit.  A distributor's
+ * failure status is returned as is.
+ *
  * Status codes: OT_OK; OT_EINVAL (m does not divide n, m = 0, budget below
  * what the strategy needs, a bad permutation, bad option, spatial partition
  * without points); OT_ESHAPE (X, Y shapes, C not n x n); OT_EBUDGET /
@@ -72,6 +86,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "jobs.h"
 #include "mat.h"
 #include "ot.h"
 #include "view.h"
@@ -135,6 +150,10 @@ typedef struct ot_bounds_opts {
   ot_progress_fn progress;  /* NULL = none; see the top of this file */
   void *progress_ud;
   double interval;          /* seconds between progress calls; default 0.05 */
+  ot_jobs_fn distribute;    /* NULL (default): every solve here; else each round of pair
+                               solves (kind "pairs") and the semi-relaxed solves (kind
+                               "semi") go through it, see "Distributed runs" above */
+  void *distribute_ud;
 } ot_bounds_opts;
 
 /* Defaults as above (m = 0 must be set by the caller). */

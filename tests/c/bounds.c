@@ -527,12 +527,93 @@ static void test_threads(void) {
   }
 }
 
+/*
+ * A distributor that plays P processes in turn (each runs its stride of
+ * the jobs, as rank r of P would) and one that fails: results bit-identical
+ * to the plain run for every strategy, lower bound and solver; a failing
+ * distributor's status comes back with nothing leaked.
+ */
+typedef struct fake_dist {
+  int procs;
+  int fail_at; /* fail the n-th batch (0: never) */
+  int batches;
+  size_t kinds_pairs, kinds_semi;
+} fake_dist;
+
+static int fake_distribute(void *ud, ot_jobs *j) {
+  fake_dist *fd = ud;
+  fd->batches++;
+  if (!strcmp(j->kind, "pairs")) fd->kinds_pairs++;
+  if (!strcmp(j->kind, "semi")) fd->kinds_semi++;
+  if (fd->fail_at && fd->batches == fd->fail_at) return OT_EIO;
+  for (int r = fd->procs - 1; r >= 0; r--) { /* the last process first: order must not matter */
+    int rc = j->run(j, (size_t)r, (size_t)fd->procs);
+    if (rc) return rc;
+  }
+  return OT_OK;
+}
+
+static void test_distribute(void) {
+  static double X[96 * 3], Y[96 * 3];
+  gen(77, 96, 3, 0.4, X, Y);
+  ot_bounds_problem p = points(X, Y, 96, 3);
+  for (int s = 0; s < OT_BOUNDS_NSTRATEGIES; s++)
+    for (int v = 0; v < 3; v++) {
+      ot_bounds_opts o;
+      ot_bounds_opts_init(&o);
+      o.m = 8;
+      o.strategy = s;
+      o.seed = 40 + (uint64_t)s;
+      o.solver = v == 0 ? OT_BOUNDS_ASSIGN : v == 1 ? OT_BOUNDS_EMD : OT_BOUNDS_SINKHORN;
+      o.sinkhorn_max_iter = 30; /* some unconverged solves */
+      o.lower = OT_BOUNDS_LOWER_NN | OT_BOUNDS_LOWER_DUAL | OT_BOUNDS_LOWER_SEMI;
+      o.want_plan = v != 2;
+      o.budget = s == OT_BOUNDS_ALL || s == OT_BOUNDS_OPT ? 0 : 40;
+      ot_bounds_result r0, r1;
+      int rc0 = ot_bounds_minibatch(&p, &o, &r0);
+      fake_dist fd = {3, 0, 0, 0, 0};
+      o.distribute = fake_distribute;
+      o.distribute_ud = &fd;
+      int rc1 = ot_bounds_minibatch(&p, &o, &r1);
+      CHECK("distribute: runs", rc0 == OT_OK && rc1 == OT_OK);
+      if (rc0 == OT_OK && rc1 == OT_OK) {
+        int same = r0.npairs == r1.npairs && r0.solves == r1.solves &&
+                   !memcmp(&r0.upper, &r1.upper, sizeof(double)) &&
+                   !memcmp(&r0.lower, &r1.lower, sizeof(double)) &&
+                   !memcmp(&r0.dual, &r1.dual, sizeof(double)) &&
+                   !memcmp(&r0.semi, &r1.semi, sizeof(double)) &&
+                   r0.inner_unconverged == r1.inner_unconverged && r0.rounds == r1.rounds &&
+                   r0.certified == r1.certified && r0.plan_nnz == r1.plan_nnz &&
+                   !memcmp(r0.pair_d, r1.pair_d, r0.npairs * sizeof(double)) &&
+                   !memcmp(r0.sigma, r1.sigma, r0.k * sizeof(size_t));
+        if (!same) printf("distribute: strategy %d solver %d differs\n", s, v);
+        CHECK("distribute: bit-identical to one process", same);
+        CHECK("distribute: one batch per round and one semi batch",
+              fd.kinds_pairs == (size_t)r1.rounds - (s == OT_BOUNDS_ADAPTIVE && r1.certified) &&
+              fd.kinds_semi == 1);
+        if (v == 2) CHECK("distribute: unconverged counted", r1.inner_unconverged > 0);
+      }
+      if (rc0 == OT_OK) ot_bounds_result_free(&r0);
+      if (rc1 == OT_OK) ot_bounds_result_free(&r1);
+      /* a failing distributor: its status, nothing leaked */
+      size_t base = ot_mem_used();
+      for (int at = 1; at <= 2; at++) {
+        fake_dist bad = {2, at, 0, 0, 0};
+        o.distribute_ud = &bad;
+        int rc = ot_bounds_minibatch(&p, &o, &r1);
+        if (rc == OT_OK) ot_bounds_result_free(&r1);
+        CHECK("distribute: failure returned", rc == OT_EIO && ot_mem_used() == base);
+      }
+    }
+}
+
 int main(void) {
   test_lcg();
   test_worked_example();
   test_errors();
   test_progress();
   test_threads();
+  test_distribute();
   test_fatras_mean();
   test_properties(1000);
   return test_report();

@@ -232,4 +232,76 @@ end
 -- fatras with different sizes is fine
 local fd = ot.bounds.fatras(X, ot.mat{{0, 0}, {1, 1}, {2, 2}}, {m = 2, q = 20, seed = 1})
 assert(fd.estimate > 0 and fd.pairs == 20)
+-- shards (no MPI): OTLAB_SHARD=i/N runs write their share of the pair
+-- solves; the reduce run reads them and prints the serial numbers.  The
+-- errors: adaptive as shards, missing files, files of another run.
+do
+  local exe
+  for i = -1, -10, -1 do
+    if arg[i] then exe = arg[i] end
+  end
+  local dir = os.tmpname()
+  os.remove(dir)
+  local script = dir .. ".lua"
+  local function write(code)
+    local f = assert(io.open(script, "w"))
+    f:write("ot.seed(3)\nlocal X, Y = ot.randn(24, 2), ot.randn(24, 2) + 1\n" .. code)
+    f:close()
+  end
+  local function run(shard)
+    local env = shard and ("OTLAB_SHARD=" .. shard .. " ") or "OTLAB_SHARD= "
+    local p = assert(io.popen(env .. "OTLAB_SHARD_DIR=" .. dir .. " " .. exe .. " -E --no-panel " ..
+      script .. " 2>&1; echo rc=$?"))
+    local out = p:read("a")
+    p:close()
+    return out
+  end
+  local function clean()
+    local p = io.popen("ls " .. dir .. " 2>/dev/null")
+    for name in p:lines() do os.remove(dir .. "/" .. name) end
+    p:close()
+    os.remove(dir)
+  end
+  local call = [[
+local r = ot.bounds.minibatch(X, Y, {m = 4, strategy = "circulant", budget = BUDGET, seed = SEED,
+                                     lower = {"nn", "dual", "semi"}, plan = true})
+print(string.format("%.17g %.17g %.17g %d", r.upper, r.lower, r.plan:sum(), r.solves))
+]]
+  local function code(budget, seed) return (call:gsub("BUDGET", budget):gsub("SEED", seed)) end
+  write(code(18, 1))
+  local serial = run(nil)
+  assert(serial:find("rc=0\n$"), serial)
+  for i = 1, 2 do
+    local out = run(i .. "/2")
+    assert(out:find("shard " .. i .. "/2 of ot.bounds.minibatch #1", 1, true) and out:find("rc=0\n$"), out)
+  end
+  assert(run("reduce") == serial, "reduce gives the serial numbers")
+  assert(run("1/2") == serial, "a shard finding every file reads them")
+  -- files of another run: another seed (other pairs), another budget (rows left over)
+  write(code(18, 2))
+  local out = run("reduce")
+  assert(out:find("does not match this run", 1, true) and out:find("rc=1"), out)
+  write(code(12, 1))
+  out = run("reduce")
+  assert(out:find("this run used", 1, true) and out:find("rc=1"), out)
+  os.remove(dir .. "/bounds-1.2of2.npy")
+  write(code(18, 1))
+  out = run("reduce")
+  assert(out:find("shard 2 of 2 is missing", 1, true) and out:find("rc=1"), out)
+  clean()
+  out = run("reduce")
+  assert(out:find("no shard files bounds-1.1ofN.npy", 1, true) and out:find("rc=1"), out)
+  -- adaptive picks each round from the last one: not as shards
+  write('ot.bounds.minibatch(X, Y, {m = 4, strategy = "adaptive"})')
+  out = run("1/2")
+  assert(out:find('strategy "adaptive" picks each round', 1, true) and out:find("rc=1"), out)
+  write('ot.bounds.curve(X, Y, {m = 4, strategy = "adaptive"})')
+  out = run("reduce")
+  assert(out:find("ot.bounds.curve: strategy \"adaptive\"", 1, true) and out:find("rc=1"), out)
+  clean()
+  os.remove(script)
+end
+
+-- the same script without a launcher: a world of one, nothing changes
+assert(ot.mpi.size() == 1)
 print("bounds ok")
