@@ -651,7 +651,7 @@ static double row_cls(const double *h, const double *c, const side *cs, double s
   double big = -INFINITY, sum = 0.0;
   for (size_t l = 0; l < cs->ncls; l++) {
     size_t j0 = cs->cstart[l], nl = cs->cstart[l + 1] - j0;
-    L[l] = ot_vexp_lse(h + j0, c + j0, nl, s, NAN);
+    L[l] = ot_vexp_lse(h + j0, c + j0, nl, s, L[l] / s); /* hint: the previous value */
     big = L[l] > big ? L[l] : big;
   }
   for (size_t l = 0; l < cs->ncls; l++) sum += exp(L[l] - big);
@@ -1177,6 +1177,7 @@ static int outer_impl(const ot_otdd_problem *p, const ot_otdd_outer_opts *o, ot_
       while (j < m && (size_t)p->c2[j] < l) j++;
       cs2[l] = j;
     }
+    for (size_t k = 0; k < n * C2; k++) Lc[k] = NAN; /* no hint on the first pass */
     A.cstart = cs1;
     A.ncls = C1;
     B.cstart = cs2;
