@@ -3,9 +3,11 @@
  *
  * Layout: option defaults; the soft-min passes of the outer Sinkhorn
  * (dense or tiled costs, optional barycentric projection); the compat,
- * converged and exact solves of one OT term; class statistics and
- * label distances for the fixed-label OTDD; potentials and interactions;
+ * converged and exact solves of one OT term; potentials and interactions;
  * the evaluation of F and its gradient; the flow object and its step.
+ * Class statistics and label distances come from the OTDD module
+ * (ot_otdd_stats_compute / _update, ot_otdd_label_distances), so the flows
+ * and ot.otdd share one definition of the label cost.
  */
 #include "flow.h"
 
@@ -16,8 +18,8 @@
 #include "alloc.h"
 #include "cost.h"
 #include "emd.h"
-#include "gauss.h"
 #include "linalg.h"
+#include "otdd.h"
 #include "rand.h"
 #include "vexp.h"
 #include "view.h"
@@ -68,8 +70,9 @@ struct ot_flow {
   double *ylab;
   double *a, *b, *loga, *logb;
   double ls;             /* joint: sqrt(lambda_y / lambda_x) */
-  /* target class statistics (fixed-label otdd) */
-  double *mu2, *cov2, *sq2, *tr2; /* C2 x d, C2 x d x d (twice), C2 */
+  /* class statistics (otdd.h): fixed-label otdd keeps both, the source's
+     recomputed from the moved features at every evaluation */
+  ot_otdd_stats st1, st2;
   double *Lyy;           /* C2 x C2, already lambda_y / 2 * W */
   /* option arrays (copies) */
   double *quadA, *quadb, *mw, *mpos;
@@ -628,99 +631,22 @@ done:
   return rc;
 }
 
-/* ---- class statistics and label distances -------------------------------- */
+/* ---- label distances ------------------------------------------------------- */
 
 /*
- * Class means, unbiased covariances, their square roots and traces for the
- * C classes (index cls[i]) of the n x d rows of X (leading dimension ld).
- * mu: C x d, cov, sq: C x d x d, tr: C.
+ * L (C1 x C2 contiguous) = lambda_y / 2 * W, W the Bures label distances
+ * between the classes of A and B (ot_otdd_label_distances; A == B gives
+ * the symmetric block with a zero diagonal).
  */
-static int class_stats(const double *X, size_t ld, size_t n, size_t d, const size_t *cls,
-                       size_t C, double *mu, double *cov, double *sq, double *tr) {
-  double *cnt = NULL, *Xc = NULL;
-  int rc = ot_alloc_doubles(C + n * d, 1, &cnt);
-  if (rc) goto done;
-  Xc = cnt + C;
-  memset(mu, 0, C * d * sizeof *mu);
-  memset(cnt, 0, C * sizeof *cnt);
-  for (size_t i = 0; i < n; i++) {
-    cnt[cls[i]] += 1;
-    for (size_t k = 0; k < d; k++) mu[cls[i] * d + k] += X[i * ld + k];
-  }
-  for (size_t c = 0; c < C; c++)
-    for (size_t k = 0; k < d; k++) mu[c * d + k] /= cnt[c];
-  for (size_t c = 0; c < C; c++) {
-    size_t r = 0;
-    for (size_t i = 0; i < n; i++)
-      if (cls[i] == c) {
-        for (size_t k = 0; k < d; k++) Xc[r * d + k] = X[i * ld + k] - mu[c * d + k];
-        r++;
-      }
-    ot_mat Cv = ot_mat_view(cov + c * d * d, d, d);
-    ot_mat A = ot_mat_view(Xc, r, d);
-    if ((rc = ot_gemm(Cv, 1.0 / (cnt[c] - 1.0), A, 1, A, 0, 0.0))) goto done;
-    for (size_t i = 0; i < d; i++)
-      for (size_t j = 0; j < i; j++) {
-        double v = 0.5 * (OT_AT(Cv, i, j) + OT_AT(Cv, j, i));
-        OT_AT(Cv, i, j) = OT_AT(Cv, j, i) = v;
-      }
-    double t = 0;
-    for (size_t k = 0; k < d; k++) t += OT_AT(Cv, k, k);
-    tr[c] = t;
-    rc = ot_gauss_sqrtm(ot_mat_view(sq + c * d * d, d, d), ot_mat_view(NULL, 0, 0), Cv, 1e-10,
-                        NULL, NULL);
-    if (rc == OT_EINVAL) rc = OT_ENUMERIC;
-    if (rc) goto done;
-  }
-done:
-  ot_free(cnt);
-  return rc;
-}
-
-/*
- * L[p * ldL + q] = scale * W(p, q), the Bures-Wasserstein distance between
- * class p of set 1 and class q of set 2 (cross term from the eigenvalues of
- * S1 C2 S1, symmetrised, clamped at 0).  same = 1: the symmetric block,
- * zero diagonal by construction.
- */
-static int label_dist(double *L, size_t ldL, size_t C1, const double *mu1, const double *sq1,
-                      const double *tr1, size_t C2, const double *mu2, const double *cov2,
-                      const double *tr2, size_t d, double scale, int same) {
-  double *M = NULL, *T = NULL, *ev = NULL;
-  int rc = ot_alloc_doubles(2 * d * d + d, 1, &M);
-  if (rc) goto done;
-  T = M + d * d;
-  ev = T + d * d;
-  for (size_t p = 0; p < C1; p++)
-    for (size_t q = 0; q < C2; q++) {
-      if (same && q <= p) {
-        L[p * ldL + q] = same && q == p ? 0.0 : L[q * ldL + p];
-        continue;
-      }
-      ot_mat S1 = ot_mat_view((double *)sq1 + p * d * d, d, d);
-      ot_mat C2m = ot_mat_view((double *)cov2 + q * d * d, d, d);
-      ot_mat Mm = ot_mat_view(M, d, d), Tm = ot_mat_view(T, d, d);
-      if ((rc = ot_gemm(Tm, 1.0, S1, 0, C2m, 0, 0.0))) goto done;
-      if ((rc = ot_gemm(Mm, 1.0, Tm, 0, S1, 0, 0.0))) goto done;
-      for (size_t i = 0; i < d; i++)
-        for (size_t j = 0; j < i; j++) {
-          double v = 0.5 * (M[i * d + j] + M[j * d + i]);
-          M[i * d + j] = M[j * d + i] = v;
-        }
-      if ((rc = ot_eigh(ot_mat_view(ev, d, 1), ot_mat_view(NULL, 0, 0), Mm))) goto done;
-      double cross = 0;
-      for (size_t k = 0; k < d; k++) cross += ev[k] > 0 ? sqrt(ev[k]) : 0.0;
-      double dm = 0;
-      for (size_t k = 0; k < d; k++) {
-        double v = mu1[p * d + k] - mu2[q * d + k];
-        dm += v * v;
-      }
-      double W = dm + tr1[p] + tr2[q] - 2 * cross;
-      L[p * ldL + q] = scale * (W > 0 ? W : 0.0);
-    }
-done:
-  ot_free(M);
-  return rc;
+static int label_costs(double *L, const ot_otdd_stats *A, const ot_otdd_stats *B,
+                       double lambda_y) {
+  ot_otdd_label_opts lo;
+  ot_otdd_label_opts_init(&lo);
+  size_t k = A->nclass * B->nclass;
+  int rc = ot_otdd_label_distances(ot_mat_view(L, A->nclass, B->nclass), A, B, &lo);
+  if (rc) return rc;
+  for (size_t e = 0; e < k; e++) L[e] *= 0.5 * lambda_y;
+  return OT_OK;
 }
 
 /* ---- potentials and interactions ------------------------------------------ */
@@ -821,8 +747,7 @@ static int evaluate(ot_flow *f, const double *Z, const double *lab, double *F, d
   const ot_flow_opts *o = &f->o;
   size_t n = f->n, d = f->d, D = f->D, m = f->m;
   int rc = OT_OK;
-  double *mu1 = NULL, *cov1 = NULL, *sq1 = NULL, *tr1 = NULL, *Lxy = NULL, *Lyx = NULL,
-         *Lxx = NULL, *vals = NULL;
+  double *Lxy = NULL, *Lyx = NULL, *Lxx = NULL, *vals = NULL;
   memset(G, 0, n * D * sizeof *G);
   for (int k = 0; k < OT_FLOW_NPARTS; k++) parts[k] = NAN;
   double total = 0;
@@ -837,19 +762,17 @@ static int evaluate(ot_flow *f, const double *Z, const double *lab, double *F, d
     }
     if (term == 0 && o->labels == OT_FLOW_FIXED && o->lambda_y != 0) {
       size_t C1 = f->C1, C2 = f->C2;
-      if ((rc = ot_alloc_doubles(C1 * d + 2 * C1 * d * d + C1 + 2 * C1 * C2 + C1 * C1, 1, &mu1)))
-        goto done;
-      cov1 = mu1 + C1 * d;
-      sq1 = cov1 + C1 * d * d;
-      tr1 = sq1 + C1 * d * d;
-      Lxy = tr1 + C1;
+      if ((rc = ot_alloc_doubles(2 * C1 * C2 + C1 * C1, 1, &Lxy))) goto done;
       Lyx = Lxy + C1 * C2;
       Lxx = Lyx + C1 * C2;
-      if ((rc = class_stats(Z, D, n, d, f->li, C1, mu1, cov1, sq1, tr1))) goto done;
-      double sc = 0.5 * o->lambda_y;
-      if ((rc = label_dist(Lxy, C2, C1, mu1, sq1, tr1, C2, f->mu2, f->cov2, f->tr2, d, sc, 0)))
+      /* the source classes' moments from the moved features (a covariance that is not
+         PSD means the particles went bad: OT_ENUMERIC) */
+      rc = ot_otdd_stats_update(&f->st1, ot_mat_block(ot_mat_view((double *)Z, n, D), 0, 0, n, d));
+      if (rc == OT_EINVAL) rc = OT_ENUMERIC;
+      if (rc) goto done;
+      if ((rc = label_costs(Lxy, &f->st1, &f->st2, o->lambda_y)) ||
+          (rc = label_costs(Lxx, &f->st1, &f->st1, o->lambda_y)))
         goto done;
-      if ((rc = label_dist(Lxx, C1, C1, mu1, sq1, tr1, C1, mu1, cov1, tr1, d, sc, 1))) goto done;
       for (size_t p = 0; p < C1; p++)
         for (size_t q = 0; q < C2; q++) Lyx[q * C1 + p] = Lxy[p * C2 + q];
       rc = ot_term(f, term, Xp, Yp, f->li, f->lj, Lxy, Lyx, Lxx, f->Lyy, w, &v, G, commit_warm);
@@ -922,7 +845,7 @@ static int evaluate(ot_flow *f, const double *Z, const double *lab, double *F, d
   for (size_t i = 0; !rc && i < n * D; i++)
     if (!isfinite(G[i])) rc = OT_ENUMERIC;
 done:
-  ot_free(mu1);
+  ot_free(Lxy);
   ot_free(vals);
   return rc;
 }
@@ -1029,13 +952,15 @@ static int classes_of(const double *lab, size_t n, double **cls, size_t *C, size
 
 void ot_flow_destroy(ot_flow *f) {
   if (!f) return;
-  double *bufs[] = {f->pool, f->cls1, f->cls2, f->mu2,
+  double *bufs[] = {f->pool, f->cls1, f->cls2, f->Lyy,
                     f->quadA, f->quadb, f->mw, f->mpos};
   for (size_t k = 0; k < sizeof bufs / sizeof bufs[0]; k++) ot_free(bufs[k]);
   ot_free(f->li);
   ot_free(f->lj);
   ot_free(f->cdims);
   ot_free(f->hist);
+  ot_otdd_stats_free(&f->st1);
+  ot_otdd_stats_free(&f->st2);
   ot_free(f);
 }
 
@@ -1197,66 +1122,42 @@ int ot_flow_create(ot_flow **out, ot_mat X, const double *labels, ot_mat Y, cons
   int need_stats = m && ((o->w_otdd != 0 && o->labels == OT_FLOW_FIXED && o->lambda_y != 0) ||
                          aug);
   if (need_stats) {
-    /* every class needs 2 samples for an unbiased covariance */
-    size_t *cnt = NULL;
-    size_t Cm = f->C1 > f->C2 ? f->C1 : f->C2;
-    if ((rc = ot_calloc(Cm * sizeof *cnt, &cnt))) goto fail;
-    for (size_t i = 0; i < n; i++) cnt[f->li[i]]++;
-    for (size_t c = 0; c < f->C1; c++)
-      if (cnt[c] < 2) rc = OT_EINVAL;
-    memset(cnt, 0, Cm * sizeof *cnt);
-    for (size_t j = 0; j < m; j++) cnt[f->lj[j]]++;
-    for (size_t c = 0; c < f->C2; c++)
-      if (cnt[c] < 2) rc = OT_EINVAL;
-    ot_free(cnt);
-    if (rc) goto fail;
-    size_t C2 = f->C2;
-    if ((rc = ot_alloc_doubles(C2 * d + 2 * C2 * d * d + C2 + C2 * C2, 1, &f->mu2))) goto fail;
-    f->cov2 = f->mu2 + C2 * d;
-    f->sq2 = f->cov2 + C2 * d * d;
-    f->tr2 = f->sq2 + C2 * d * d;
-    f->Lyy = f->tr2 + C2;
-    if ((rc = class_stats(f->Y, D, m, d, f->lj, C2, f->mu2, f->cov2, f->sq2, f->tr2))) goto fail;
-    if ((rc = label_dist(f->Lyy, C2, C2, f->mu2, f->sq2, f->tr2, C2, f->mu2, f->cov2, f->tr2, d,
-                         0.5 * o->lambda_y, 1)))
+    /* otdd.h statistics, every class kept (a class of one sample has no unbiased
+       covariance: OT_EINVAL).  Joint and tied flows need only the per-coordinate
+       means and standard deviations of the augmentation: diagonal statistics. */
+    ot_otdd_stats_opts so;
+    ot_otdd_stats_opts_init(&so);
+    so.drop_small = 0;
+    so.diagonal = aug;
+    ot_mat Xs = ot_mat_block(ot_mat_view(f->Z, n, D), 0, 0, n, d);
+    ot_mat Ys = ot_mat_block(ot_mat_view(f->Y, m, D), 0, 0, m, d);
+    if ((rc = ot_otdd_stats_compute(&f->st1, Xs, f->lab, &so)) ||
+        (rc = ot_otdd_stats_compute(&f->st2, Ys, f->ylab, &so)))
       goto fail;
+    if (!aug) {
+      if ((rc = ot_alloc_doubles(f->C2, f->C2, &f->Lyy)) ||
+          (rc = label_costs(f->Lyy, &f->st2, &f->st2, o->lambda_y)))
+        goto fail;
+    }
   }
   if (aug) {
     /* augmented particles [x, ls mu_y, ls sqrt(diag Sigma_y)] (unbiased variances) */
-    size_t C1 = f->C1;
-    double *mu1 = NULL, *var1 = NULL, *cnt = NULL;
-    if ((rc = ot_calloc(C1 * d * sizeof(double), &mu1)) ||
-        (rc = ot_calloc(C1 * d * sizeof(double), &var1)) ||
-        (rc = ot_calloc(C1 * sizeof(double), &cnt))) {
-      ot_free(mu1);
-      ot_free(var1);
-      goto fail;
-    }
-    for (size_t i = 0; i < n; i++) {
-      cnt[f->li[i]] += 1;
-      for (size_t k = 0; k < d; k++) mu1[f->li[i] * d + k] += f->Z[i * D + k];
-    }
-    for (size_t c = 0; c < C1; c++)
-      for (size_t k = 0; k < d; k++) mu1[c * d + k] /= cnt[c];
+    const ot_otdd_stats *s1 = &f->st1, *s2 = &f->st2;
     for (size_t i = 0; i < n; i++)
       for (size_t k = 0; k < d; k++) {
-        double v = f->Z[i * D + k] - mu1[f->li[i] * d + k];
-        var1[f->li[i] * d + k] += v * v / (cnt[f->li[i]] - 1);
-      }
-    for (size_t i = 0; i < n; i++)
-      for (size_t k = 0; k < d; k++) {
-        f->Z[i * D + d + k] = f->ls * mu1[f->li[i] * d + k];
-        f->Z[i * D + 2 * d + k] = f->ls * sqrt(var1[f->li[i] * d + k]);
+        size_t c = f->li[i];
+        f->Z[i * D + d + k] = f->ls * s1->means[c * d + k];
+        f->Z[i * D + 2 * d + k] = f->ls * s1->sqrts[c * d + k];
       }
     for (size_t j = 0; j < m; j++)
       for (size_t k = 0; k < d; k++) {
         size_t c = f->lj[j];
-        f->Y[j * D + d + k] = f->ls * f->mu2[c * d + k];
-        f->Y[j * D + 2 * d + k] = f->ls * sqrt(f->cov2[c * d * d + k * d + k]);
+        f->Y[j * D + d + k] = f->ls * s2->means[c * d + k];
+        f->Y[j * D + 2 * d + k] = f->ls * s2->sqrts[c * d + k];
       }
-    ot_free(mu1);
-    ot_free(var1);
-    ot_free(cnt);
+    /* the statistics served the augmentation only (its labels move or are tied) */
+    ot_otdd_stats_free(&f->st1);
+    ot_otdd_stats_free(&f->st2);
   }
   ot_rng_seed(&f->rng, o->seed);
   if (m) rc = principal_axes(f, f->Y, D, m);
