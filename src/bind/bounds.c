@@ -489,6 +489,7 @@ static int bounds_minibatch(lua_State *L) {
   a.o.progress = bind_progress;
   a.o.progress_ud = &pud;
   a.o.interval = 0.05;
+  bind_dist_progress(dist, &a.o.progress, &a.o.progress_ud);
   int rc = ot_bounds_minibatch(&a.prob, &a.o, r);
   if (rc) {
     bind_dist_check(L, dist);
@@ -573,6 +574,7 @@ static int bounds_curve(lua_State *L) {
   a.o.progress = bind_progress;
   a.o.progress_ud = &pud;
   a.o.interval = 0.05;
+  bind_dist_progress(dist, &a.o.progress, &a.o.progress_ud);
   int lower = a.o.lower;
   double low = NAN, nn = NAN, dual = NAN, semi = NAN, tlow = 0;
   for (long q = 0; q < nb; q++) {

@@ -899,6 +899,11 @@ struct bind_dist {
   /* reduce: the N files and a cursor in each */
   ot_io_data *files;
   size_t *cursor;
+  /* MPI: the kernel's progress, wrapped (bind_dist_progress) */
+  ot_progress_fn inner;
+  void *inner_ud;
+  int in_run;          /* inside jobs->run: a stop reaches every rank at the batch's end */
+  int latched;         /* a stop was asked; honoured at the next batch */
 };
 
 static int dist_gc(lua_State *L) {
@@ -1052,7 +1057,12 @@ static int dist_mpi(bind_dist *d, ot_jobs *j) {
   if (!rc) rc = ot_alloc_doubles(total ? total : 1, 1, &buf);
   if (!rc) rc = ot_malloc(2 * (size_t)P * sizeof(int), &cnt);
   if (!rc) off = cnt + P;
-  if (!rc) rc = j->run(j, (size_t)me, (size_t)P);
+  if (!rc && d->latched) rc = OT_ECANCELED; /* asked between batches */
+  if (!rc) {
+    d->in_run = 1;
+    rc = j->run(j, (size_t)me, (size_t)P);
+    d->in_run = 0;
+  }
   /* everyone learns the worst status before any row moves */
   int mine = status_rank(rc), worst = 0;
   if (MPI_Allreduce(&mine, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD) != MPI_SUCCESS) {
@@ -1061,7 +1071,12 @@ static int dist_mpi(bind_dist *d, ot_jobs *j) {
     goto done;
   }
   if (worst) {
-    rc = worst == 1 ? OT_ECANCELED : worst - 2;
+    int all = worst == 1 ? OT_ECANCELED : worst - 2;
+    if (rc == OT_OK) /* this rank was fine: say where the stop came from */
+      snprintf(d->err, sizeof d->err, "stopped because another rank %s%s",
+               all == OT_ECANCELED ? "was interrupted or canceled" : "failed: ",
+               all == OT_ECANCELED ? "" : ot_strerror(all));
+    rc = all;
     goto done;
   }
   /* rank p's rows, job order: t = p, p + P, ...; packed contiguously */
@@ -1089,6 +1104,28 @@ done:
   return rc;
 }
 #endif
+
+/*
+ * The kernel's progress under MPI.  A stop (Ctrl-C, a callback returning
+ * false or raising) must reach every rank at the same point, or some ranks
+ * would wait forever in the next collective: inside a batch's run it stops
+ * the local share, and the status exchange at the batch's end stops every
+ * rank; elsewhere it is only noted (the kernel goes on) and stops the next
+ * batch.  A stop after the last batch is too late: the run completes.
+ */
+static int dist_progress(void *ud, const ot_progress *p) {
+  bind_dist *d = ud;
+  if (!d->latched && d->inner(d->inner_ud, p)) d->latched = 1;
+  return d->latched && d->in_run;
+}
+
+void bind_dist_progress(bind_dist *d, ot_progress_fn *fn, void **ud) {
+  if (d->mode != BIND_DIST_MPI || !*fn) return;
+  d->inner = *fn;
+  d->inner_ud = *ud;
+  *fn = dist_progress;
+  *ud = d;
+}
 
 int bind_dist_jobs(void *ud, ot_jobs *j) {
   bind_dist *d = ud;

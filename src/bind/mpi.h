@@ -58,6 +58,14 @@ int bind_dist_mode(const bind_dist *d);
  * that bind_dist_check raises. */
 int bind_dist_jobs(void *ud, ot_jobs *jobs);
 
+/*
+ * Under MPI, wrap the kernel's progress (*fn, *ud) so that a stop asked on
+ * any rank stops every rank at the same batch (see bind_dist_jobs); a stop
+ * asked after the last batch is ignored (the run completes).  Nothing
+ * changes in the other modes.
+ */
+void bind_dist_progress(bind_dist *d, ot_progress_fn *fn, void **ud);
+
 /* After a kernel call failed: raise the distributor's message when the
  * failure was its own (returns otherwise). */
 void bind_dist_check(lua_State *L, bind_dist *d);

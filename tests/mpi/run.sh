@@ -54,4 +54,13 @@ for name in check bounds; do
   grep -v adaptive "$tmp/reduce.out" >"$tmp/reduce.cmp"
   check "$name: shards 1..3 of 3 + reduce" "$tmp/ref.shards" "$tmp/reduce.cmp"
 done
+# a stop on one rank stops them all at the same batch (no rank hangs)
+if timeout 120 mpirun --allow-run-as-root --oversubscribe -np 2 "$otlab" -E --no-panel \
+    "$here/cancel.lua" >"$tmp/cancel.out" 2>"$tmp/cancel.err" && grep -q '^done$' "$tmp/cancel.out"; then
+  echo "ok - bounds: a stop on one rank stops every rank"
+else
+  echo "not ok - bounds: a stop on one rank stops every rank"
+  tail -20 "$tmp/cancel.err"
+  fail=1
+fi
 exit $fail
