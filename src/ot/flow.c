@@ -403,20 +403,26 @@ static double wdot(const double *w, const double *x, size_t n) {
   return s;
 }
 
-/* Exact duals of the dense cross block into f (n) and g (m). */
-static int emd_duals(ot_flow *f, const blk *xy, double *u, double *v) {
-  size_t n = xy->X.rows, m = xy->Y.rows;
+/* Network simplex on the dense cross block (uniform weights a, b): the sparse plan
+   (pi, pj, mass; room for n + m - 1) and/or the duals (u, v); any may be NULL. */
+static int emd_dense(ot_flow *f, const blk *xy, size_t *pi, size_t *pj, double *mass, double *u,
+                     double *v, ot_emd_result *res) {
   ot_emd_problem prob;
   memset(&prob, 0, sizeof prob);
-  prob.n = n;
-  prob.m = m;
+  prob.n = xy->X.rows;
+  prob.m = xy->Y.rows;
   prob.a = f->a;
   prob.b = f->b;
-  prob.C = ot_mat_view(xy->C, n, m);
+  prob.C = ot_mat_view(xy->C, prob.n, prob.m);
   ot_emd_opts eo;
   ot_emd_opts_init(&eo);
+  return ot_emd_solve(&prob, &eo, pi, pj, mass, u, v, res);
+}
+
+/* Exact duals of the dense cross block into f (n) and g (m). */
+static int emd_duals(ot_flow *f, const blk *xy, double *u, double *v) {
   ot_emd_result res;
-  int rc = ot_emd_solve(&prob, &eo, NULL, NULL, NULL, u, v, &res);
+  int rc = emd_dense(f, xy, NULL, NULL, NULL, u, v, &res);
   f->solver_iter += 1;
   return rc;
 }
@@ -451,18 +457,8 @@ static int ot_term(ot_flow *f, int term, ot_mat Xp, ot_mat Yp, const size_t *li,
     if ((rc = ot_malloc(k * sizeof *pi, &pi)) || (rc = ot_malloc(k * sizeof *pj, &pj)) ||
         (rc = ot_alloc_doubles(k, 1, &mass)))
       goto done;
-    ot_emd_problem prob;
-    memset(&prob, 0, sizeof prob);
-    prob.n = n;
-    prob.m = m;
-    prob.a = f->a;
-    prob.b = f->b;
-    prob.C = ot_mat_view(xy.C, n, m);
-    ot_emd_opts eo;
-    ot_emd_opts_init(&eo);
     ot_emd_result res;
-    rc = ot_emd_solve(&prob, &eo, pi, pj, mass, NULL, NULL, &res);
-    if (rc) goto done;
+    if ((rc = emd_dense(f, &xy, pi, pj, mass, NULL, NULL, &res))) goto done;
     f->solver_iter += res.iterations;
     memset(T, 0, n * Dp * sizeof *T);
     for (size_t e = 0; e < res.nnz; e++) {
