@@ -73,6 +73,7 @@ struct ot_flow {
   /* class statistics (otdd.h): fixed-label otdd keeps both, the source's
      recomputed from the moved features at every evaluation */
   ot_otdd_stats st1, st2;
+  int st1_fresh;         /* st1 holds the moments of the current Z (set by create) */
   double *Lyy;           /* C2 x C2, already lambda_y / 2 * W */
   /* option arrays (copies) */
   double *quadA, *quadb, *mw, *mpos;
@@ -763,9 +764,12 @@ static int evaluate(ot_flow *f, const double *Z, const double *lab, double *F, d
       Lxx = Lyx + C1 * C2;
       /* the source classes' moments from the moved features (a covariance that is not
          PSD means the particles went bad: OT_ENUMERIC) */
-      rc = ot_otdd_stats_update(&f->st1, ot_mat_block(ot_mat_view((double *)Z, n, D), 0, 0, n, d));
-      if (rc == OT_EINVAL) rc = OT_ENUMERIC;
-      if (rc) goto done;
+      if (!(f->st1_fresh && Z == f->Z)) {
+        rc = ot_otdd_stats_update(&f->st1, ot_mat_block(ot_mat_view((double *)Z, n, D), 0, 0, n, d));
+        if (rc == OT_EINVAL) rc = OT_ENUMERIC;
+        if (rc) goto done;
+      }
+      f->st1_fresh = 0;
       if ((rc = label_costs(Lxy, &f->st1, &f->st2, o->lambda_y)) ||
           (rc = label_costs(Lxx, &f->st1, &f->st1, o->lambda_y)))
         goto done;
@@ -1131,6 +1135,7 @@ int ot_flow_create(ot_flow **out, ot_mat X, const double *labels, ot_mat Y, cons
         (rc = ot_otdd_stats_compute(&f->st2, Ys, f->ylab, &so)))
       goto fail;
     if (!aug) {
+      f->st1_fresh = 1; /* the first evaluation (below) reuses these moments */
       if ((rc = ot_alloc_doubles(f->C2, f->C2, &f->Lyy)) ||
           (rc = label_costs(f->Lyy, &f->st2, &f->st2, o->lambda_y)))
         goto fail;
@@ -1313,6 +1318,7 @@ int ot_flow_set_particles(ot_flow *f, ot_mat Z) {
   for (size_t i = 0; i < f->n; i++)
     for (size_t k = 0; k < f->D; k++) f->Z[i * f->D + k] = OT_AT(Z, i, k);
   f->have_warm[0] = f->have_warm[1] = 0;
+  f->st1_fresh = 0;
   return OT_OK;
 }
 
