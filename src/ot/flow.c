@@ -60,18 +60,15 @@ struct ot_flow {
   double *Z, *Znew;      /* n x D particles (joint: label part scaled by ls) */
   double *X0;            /* n x d starting features */
   double *lab, *labnew;  /* n labels */
-  size_t *li;            /* fixed: class index of each particle */
-  size_t C1;
-  double *cls1;          /* C1 source label values */
   double *Y;             /* m x D target */
-  size_t *lj;
-  size_t C2;
-  double *cls2;
   double *ylab;
   double *a, *b, *loga, *logb;
   double ls;             /* joint: sqrt(lambda_y / lambda_x) */
-  /* class statistics (otdd.h): fixed-label otdd keeps both, the source's
-     recomputed from the moved features at every evaluation */
+  /* class statistics (otdd.h) of the starting labels, kept when a flow uses labels
+     (fixed-label otdd, joint, tied): st1.index / st2.index give the class of each
+     particle / target point (labels ascending), st1.nclass / st2.nclass the counts.
+     Fixed-label otdd recomputes st1's moments from the moved features at every
+     evaluation. */
   ot_otdd_stats st1, st2;
   int st1_fresh;         /* st1 holds the moments of the current Z (set by create) */
   double *Lyy;           /* C2 x C2, already lambda_y / 2 * W */
@@ -129,7 +126,7 @@ static int tick(ot_flow *f, int force) {
  */
 typedef struct blk {
   ot_mat X, Y;
-  const size_t *li, *lj;
+  const int *li, *lj;
   const double *L;
   size_t ldL;
   double sx;
@@ -153,7 +150,7 @@ static int cost_tile(const blk *B, size_t i0, size_t i1, double *out) {
     size_t i = i0 + (size_t)r;
     double *row = out + (size_t)r * m, sx = B->sx;
     if (B->L) {
-      const double *Lr = B->L + B->li[i] * B->ldL;
+      const double *Lr = B->L + (size_t)B->li[i] * B->ldL;
       for (size_t j = 0; j < m; j++) row[j] = sx * row[j] + Lr[B->lj[j]];
     } else {
       for (size_t j = 0; j < m; j++) row[j] *= sx;
@@ -172,7 +169,7 @@ static int blk_dense(blk *B) {
   if (rc) return rc;
   for (size_t i = 0; i < n; i++) {
     double *r = B->C + i * m;
-    const double *Lr = B->L ? B->L + B->li[i] * B->ldL : NULL;
+    const double *Lr = B->L ? B->L + (size_t)B->li[i] * B->ldL : NULL;
     for (size_t j = 0; j < m; j++) r[j] = B->sx * r[j] + (Lr ? Lr[B->lj[j]] : 0.0);
   }
   return OT_OK;
@@ -433,8 +430,8 @@ static int emd_duals(ot_flow *f, const blk *xy, double *u, double *v) {
  * label tables Lxy (C1 x C2), Lxx (C1 x C1), Lyy (C2 x C2) scaled, or NULL.
  * *value = S (debiased) or OT_eps; G (n x D', contiguous) += w * gradient.
  */
-static int ot_term(ot_flow *f, int term, ot_mat Xp, ot_mat Yp, const size_t *li,
-                   const size_t *lj, const double *Lxy, const double *Lyx, const double *Lxx,
+static int ot_term(ot_flow *f, int term, ot_mat Xp, ot_mat Yp, const int *li,
+                   const int *lj, const double *Lxy, const double *Lyx, const double *Lxx,
                    const double *Lyy, double w, double *value, double *G, int commit_warm) {
   size_t n = Xp.rows, m = Yp.rows, Dp = Xp.cols;
   const ot_flow_opts *o = &f->o;
@@ -442,10 +439,11 @@ static int ot_term(ot_flow *f, int term, ot_mat Xp, ot_mat Yp, const size_t *li,
   int debiased = o->debiased && o->solver != OT_FLOW_EXACT;
   int dense = o->online == 0 || (o->online < 0 && 2 * n * m + n * n + m * m <= DENSE_LIMIT);
   if (o->solver == OT_FLOW_EXACT) dense = 1;
-  blk xy = {Xp, Yp, li, lj, Lxy, Lxy ? f->C2 : 0, sx, NULL, NULL};
-  blk yx = {Yp, Xp, lj, li, Lyx, Lyx ? f->C1 : 0, sx, NULL, NULL};
-  blk xx = {Xp, Xp, li, li, Lxx, Lxx ? f->C1 : 0, sx, NULL, NULL};
-  blk yy = {Yp, Yp, lj, lj, Lyy, Lyy ? f->C2 : 0, sx, NULL, NULL};
+  size_t C1 = f->st1.nclass, C2 = f->st2.nclass;
+  blk xy = {Xp, Yp, li, lj, Lxy, Lxy ? C2 : 0, sx, NULL, NULL};
+  blk yx = {Yp, Xp, lj, li, Lyx, Lyx ? C1 : 0, sx, NULL, NULL};
+  blk xx = {Xp, Xp, li, li, Lxx, Lxx ? C1 : 0, sx, NULL, NULL};
+  blk yy = {Yp, Yp, lj, lj, Lyy, Lyy ? C2 : 0, sx, NULL, NULL};
   double *T = NULL, *Q = NULL, *buf = NULL;
   size_t *pi = NULL, *pj = NULL;
   double *mass = NULL;
@@ -493,8 +491,7 @@ static int ot_term(ot_flow *f, int term, ot_mat Xp, ot_mat Yp, const size_t *li,
   }
   if (Lxy) { /* the label index coordinate: source classes 0 .. C1 - 1, target classes
                 C1 .. C1 + C2 - 1 when debiased (one label matrix over the union), else 0 .. C2 - 1 */
-    double r = debiased ? (double)(f->C1 + f->C2 - 1)
-                        : (double)((f->C1 > f->C2 ? f->C1 : f->C2) - 1);
+    double r = debiased ? (double)(C1 + C2 - 1) : (double)((C1 > C2 ? C1 : C2) - 1);
     diam2 += r * r;
   }
   double epsl[128];
@@ -758,7 +755,7 @@ static int evaluate(ot_flow *f, const double *Z, const double *lab, double *F, d
       Yp = ot_mat_block(Yp, 0, 0, m, d);
     }
     if (term == 0 && o->labels == OT_FLOW_FIXED && o->lambda_y != 0) {
-      size_t C1 = f->C1, C2 = f->C2;
+      size_t C1 = f->st1.nclass, C2 = f->st2.nclass;
       if ((rc = ot_alloc_doubles(2 * C1 * C2 + C1 * C1, 1, &Lxy))) goto done;
       Lyx = Lxy + C1 * C2;
       Lxx = Lyx + C1 * C2;
@@ -775,7 +772,8 @@ static int evaluate(ot_flow *f, const double *Z, const double *lab, double *F, d
         goto done;
       for (size_t p = 0; p < C1; p++)
         for (size_t q = 0; q < C2; q++) Lyx[q * C1 + p] = Lxy[p * C2 + q];
-      rc = ot_term(f, term, Xp, Yp, f->li, f->lj, Lxy, Lyx, Lxx, f->Lyy, w, &v, G, commit_warm);
+      rc = ot_term(f, term, Xp, Yp, f->st1.index, f->st2.index, Lxy, Lyx, Lxx, f->Lyy, w, &v, G,
+                   commit_warm);
     } else if (term == 1 && D != d) {
       /* features-only term of a joint flow: gradient on the feature columns */
       double *Gt = NULL;
@@ -797,14 +795,15 @@ static int evaluate(ot_flow *f, const double *Z, const double *lab, double *F, d
        class's gradient over the class mass, so all members move together */
     size_t q = D - d;
     double *acc = NULL;
-    if ((rc = ot_calloc((f->C1 * (q + 1)) * sizeof(double), &acc))) goto done;
+    const int *li = f->st1.index;
+    if ((rc = ot_calloc((f->st1.nclass * (q + 1)) * sizeof(double), &acc))) goto done;
     for (size_t i = 0; i < n; i++) {
-      double *r = acc + f->li[i] * (q + 1);
+      double *r = acc + (size_t)li[i] * (q + 1);
       for (size_t k = 0; k < q; k++) r[k] += G[i * D + d + k];
       r[q] += f->a[i];
     }
     for (size_t i = 0; i < n; i++) {
-      const double *r = acc + f->li[i] * (q + 1);
+      const double *r = acc + (size_t)li[i] * (q + 1);
       for (size_t k = 0; k < q; k++) G[i * D + d + k] = f->a[i] * r[k] / r[q];
     }
     ot_free(acc);
@@ -858,7 +857,8 @@ done:
  * its nearest target class.
  */
 static int relabel(ot_flow *f, const double *Z, double *lab) {
-  size_t n = f->n, d = f->d, D = f->D, K = f->C2, q = 2 * d;
+  size_t n = f->n, d = f->d, D = f->D, K = f->st2.nclass, q = 2 * d;
+  const int *lj = f->st2.index;
   double *ctr = NULL, *tgt = NULL, *acc = NULL, *cnt = NULL;
   size_t *as = NULL;
   int rc = ot_alloc_doubles(K, q, &ctr);
@@ -867,7 +867,7 @@ static int relabel(ot_flow *f, const double *Z, double *lab) {
   if (!rc) rc = ot_alloc_doubles(K, 1, &cnt);
   if (!rc) rc = ot_malloc(n * sizeof *as, &as);
   if (rc) goto done;
-  for (size_t j = 0; j < f->m; j++) memcpy(tgt + f->lj[j] * q, f->Y + j * D + d, q * sizeof *tgt);
+  for (size_t j = 0; j < f->m; j++) memcpy(tgt + (size_t)lj[j] * q, f->Y + j * D + d, q * sizeof *tgt);
   memcpy(ctr, tgt, K * q * sizeof *ctr);
   for (int it = 0; it < 100; it++) {
     int moved = 0;
@@ -908,7 +908,7 @@ static int relabel(ot_flow *f, const double *Z, double *lab) {
         best = t;
       }
     }
-    cnt[c] = f->cls2[best];
+    cnt[c] = f->st2.labels[best];
   }
   for (size_t i = 0; i < n; i++) lab[i] = cnt[as[i]];
 done:
@@ -922,41 +922,10 @@ done:
 
 /* ---- the flow object ---------------------------------------------------------- */
 
-/* Distinct values of lab (n) into *cls (sorted), class index of each into idx. */
-static int classes_of(const double *lab, size_t n, double **cls, size_t *C, size_t *idx) {
-  double *v = NULL;
-  int rc = ot_alloc_doubles(n ? n : 1, 1, &v);
-  if (rc) return rc;
-  size_t k = 0;
-  for (size_t i = 0; i < n; i++) {
-    size_t p = 0;
-    while (p < k && v[p] < lab[i]) p++;
-    if (p < k && v[p] == lab[i]) continue;
-    memmove(v + p + 1, v + p, (k - p) * sizeof *v);
-    v[p] = lab[i];
-    k++;
-  }
-  for (size_t i = 0; i < n; i++) {
-    size_t lo = 0, hi = k;
-    while (hi - lo > 1) {
-      size_t mid = (lo + hi) / 2;
-      if (v[mid] <= lab[i]) lo = mid;
-      else hi = mid;
-    }
-    idx[i] = lo;
-  }
-  *cls = v;
-  *C = k;
-  return OT_OK;
-}
-
 void ot_flow_destroy(ot_flow *f) {
   if (!f) return;
-  double *bufs[] = {f->pool, f->cls1, f->cls2, f->Lyy,
-                    f->quadA, f->quadb, f->mw, f->mpos};
+  double *bufs[] = {f->pool, f->Lyy, f->quadA, f->quadb, f->mw, f->mpos};
   for (size_t k = 0; k < sizeof bufs / sizeof bufs[0]; k++) ot_free(bufs[k]);
-  ot_free(f->li);
-  ot_free(f->lj);
   ot_free(f->cdims);
   ot_free(f->hist);
   ot_otdd_stats_free(&f->st1);
@@ -1061,8 +1030,7 @@ int ot_flow_create(ot_flow **out, ot_mat X, const double *labels, ot_mat Y, cons
   size_t D = f->D, nm = n > m ? n : m;
   /* one pool for the particle, target, optimizer and warm-start arrays */
   size_t total = 10 * n * D + n * d + 4 * n + 2 * d + m * D + 3 * m + 12 * nm, bytes;
-  if ((rc = ot_mem_size(total, sizeof(double), 1, &bytes)) || (rc = ot_calloc(bytes, &f->pool)) ||
-      (rc = ot_malloc(n * sizeof *f->li, &f->li)) || (rc = ot_malloc((m ? m : 1) * sizeof *f->lj, &f->lj)))
+  if ((rc = ot_mem_size(total, sizeof(double), 1, &bytes)) || (rc = ot_calloc(bytes, &f->pool)))
     goto fail;
   double *q = f->pool;
   double **carve[] = {&f->Z, &f->Znew, &f->G, &f->Gnew, &f->m1, &f->m2, &f->m1new, &f->m2new};
@@ -1093,7 +1061,6 @@ int ot_flow_create(ot_flow **out, ot_mat X, const double *labels, ot_mat Y, cons
     f->loga[i] = -log((double)n);
     for (size_t k = 0; k < d; k++) f->Z[i * D + k] = f->X0[i * d + k] = OT_AT(X, i, k);
   }
-  if ((rc = classes_of(f->lab, n, &f->cls1, &f->C1, f->li))) goto fail;
   if (m) {
     for (size_t j = 0; j < m; j++) {
       f->ylab[j] = ylab ? ylab[j] : 0.0;
@@ -1101,7 +1068,6 @@ int ot_flow_create(ot_flow **out, ot_mat X, const double *labels, ot_mat Y, cons
       f->logb[j] = -log((double)m);
       for (size_t k = 0; k < d; k++) f->Y[j * D + k] = OT_AT(Y, j, k);
     }
-    if ((rc = classes_of(f->ylab, m, &f->cls2, &f->C2, f->lj))) goto fail;
   }
   /* option arrays */
   if ((rc = dup(&f->quadA, o->quad_A, o->quad_p * d)) ||
@@ -1136,7 +1102,7 @@ int ot_flow_create(ot_flow **out, ot_mat X, const double *labels, ot_mat Y, cons
       goto fail;
     if (!aug) {
       f->st1_fresh = 1; /* the first evaluation (below) reuses these moments */
-      if ((rc = ot_alloc_doubles(f->C2, f->C2, &f->Lyy)) ||
+      if ((rc = ot_alloc_doubles(f->st2.nclass, f->st2.nclass, &f->Lyy)) ||
           (rc = label_costs(f->Lyy, &f->st2, &f->st2, o->lambda_y)))
         goto fail;
     }
@@ -1146,19 +1112,16 @@ int ot_flow_create(ot_flow **out, ot_mat X, const double *labels, ot_mat Y, cons
     const ot_otdd_stats *s1 = &f->st1, *s2 = &f->st2;
     for (size_t i = 0; i < n; i++)
       for (size_t k = 0; k < d; k++) {
-        size_t c = f->li[i];
+        size_t c = (size_t)s1->index[i];
         f->Z[i * D + d + k] = f->ls * s1->means[c * d + k];
         f->Z[i * D + 2 * d + k] = f->ls * s1->sqrts[c * d + k];
       }
     for (size_t j = 0; j < m; j++)
       for (size_t k = 0; k < d; k++) {
-        size_t c = f->lj[j];
+        size_t c = (size_t)s2->index[j];
         f->Y[j * D + d + k] = f->ls * s2->means[c * d + k];
         f->Y[j * D + 2 * d + k] = f->ls * s2->sqrts[c * d + k];
       }
-    /* the statistics served the augmentation only (its labels move or are tied) */
-    ot_otdd_stats_free(&f->st1);
-    ot_otdd_stats_free(&f->st2);
   }
   ot_rng_seed(&f->rng, o->seed);
   if (m) rc = principal_axes(f, f->Y, D, m);
