@@ -461,7 +461,7 @@ static bind_dist *setup_dist(lua_State *L, args *a, const char *fname) {
     luaL_error(L, "%s: strategy \"adaptive\" picks each round's pairs from the values of the "
                "previous round, so it cannot run as shards (OTLAB_SHARD / --shard); run it "
                "under mpirun or in one process", fname);
-  bind_dist *d = bind_dist_new(L, fname, "bounds");
+  bind_dist *d = bind_dist_new(L, fname, "bounds", 1);
   int mode = bind_dist_mode(d);
   if (mode == BIND_DIST_SHARD) a->o.want_plan = 0;
   if (mode != BIND_DIST_LOCAL) {

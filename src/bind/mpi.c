@@ -924,7 +924,7 @@ static void dist_path(char *out, size_t cap, const bind_dist *d, int i, int n) {
   snprintf(out, cap, "%s/%s-%d.%dof%d.npy", d->sc.dir, d->name, d->call, i, n);
 }
 
-bind_dist *bind_dist_new(lua_State *L, const char *fname, const char *name) {
+bind_dist *bind_dist_new(lua_State *L, const char *fname, const char *name, int shards) {
   static int dist_calls = 0;
   bind_dist *d = lua_newuserdatauv(L, sizeof *d, 0);
   memset(d, 0, sizeof *d);
@@ -937,7 +937,7 @@ bind_dist *bind_dist_new(lua_State *L, const char *fname, const char *name) {
   snprintf(d->name, sizeof d->name, "%s", name);
   d->call = ++dist_calls;
   d->mode = world_size > 1 ? BIND_DIST_MPI : BIND_DIST_LOCAL;
-  if (!shard_config(L, &d->sc)) return d;
+  if (!shards || !shard_config(L, &d->sc)) return d;
   char path[4096];
   if (d->sc.index > 0) { /* a shard: reduce when all N files are there */
     int complete = 1;

@@ -45,10 +45,11 @@ typedef struct bind_dist bind_dist;
 /*
  * Push a new distribution for one call of fname (a userdata; its __gc
  * frees everything, so errors raised later leak nothing).  name: the shard
- * files' prefix ("bounds", "otdd").  Reads OTLAB_SHARD / OTLAB_SHARD_DIR
- * (a bad value, unreadable or missing shard files in reduce mode raise).
+ * files' prefix ("bounds").  shards = 1: reads OTLAB_SHARD / OTLAB_SHARD_DIR
+ * (a bad value, unreadable or missing shard files in reduce mode raise);
+ * shards = 0: MPI or local only (the call computes everything when sharded).
  */
-bind_dist *bind_dist_new(lua_State *L, const char *fname, const char *name);
+bind_dist *bind_dist_new(lua_State *L, const char *fname, const char *name, int shards);
 
 /* BIND_DIST_* */
 int bind_dist_mode(const bind_dist *d);

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "bind.h"
+#include "mpi.h"
 #include "ot/alloc.h"
 #include "ot/otdd.h"
 #include "ot/view.h"
@@ -178,6 +179,7 @@ typedef struct common {
   ot_otdd_stats_opts so;
   ot_otdd_label_opts lo;
   int small_error;
+  bind_dist *dist;  /* label pairs over MPI ranks (NULL: all here) */
 } common;
 
 static const char *const inner_names[] = {"gaussian", "exact", "upper", "means", NULL};
@@ -198,6 +200,7 @@ static int optchoice(lua_State *L, int opts, const char *key, const char *const 
 }
 
 static void read_common(lua_State *L, int opts, common *c) {
+  c->dist = NULL;
   ot_otdd_stats_opts_init(&c->so);
   ot_otdd_label_opts_init(&c->lo);
   c->lo.inner = optchoice(L, opts, "inner", inner_names, OT_OTDD_INNER_GAUSSIAN);
@@ -320,6 +323,27 @@ static void finish(lua_State *L, int rc, bind_progress_ud *ud, const char *fname
   bind_check_status(L, rc, fname);
 }
 
+/*
+ * W = the label distances between A and B (progress through ud), with the
+ * class pairs spread over the MPI ranks when c->dist says so (every rank
+ * gets all of W, the same numbers as one process).  Raises on failure.
+ */
+static void label_call(lua_State *L, common *c, ot_mat W, const ot_otdd_stats *A,
+                       const ot_otdd_stats *B, bind_progress_ud *ud, const char *fname) {
+  c->lo.progress = bind_progress;
+  c->lo.progress_ud = ud;
+  c->lo.distribute = NULL;
+  c->lo.distribute_ud = NULL;
+  if (c->dist && bind_dist_mode(c->dist) == BIND_DIST_MPI) {
+    c->lo.distribute = bind_dist_jobs;
+    c->lo.distribute_ud = c->dist;
+    bind_dist_progress(c->dist, &c->lo.progress, &c->lo.progress_ud);
+  }
+  int rc = ot_otdd_label_distances(W, A, B, &c->lo);
+  if (rc && c->dist) bind_dist_check(L, c->dist);
+  finish(L, rc, ud, fname, "label distances");
+}
+
 static int optprogress(lua_State *L, int opts) {
   if (!lua_istable(L, opts)) return 0;
   int t = lua_getfield(L, opts, "progress");
@@ -389,11 +413,9 @@ static int otdd_label_distances(lua_State *L) {
   view.row_names = nb->rows;
   view.col_names = nb->cols;
   view.title = "OTDD label distances";
-  c.lo.progress = bind_progress;
-  c.lo.progress_ud = &ud;
   c.lo.state = &view;
-  int rc = ot_otdd_label_distances(W->m, A, B, &c.lo);
-  finish(L, rc, &ud, fname, "label distances");
+  c.dist = bind_dist_new(L, fname, "otdd", 0);
+  label_call(L, &c, W->m, A, B, &ud, fname);
   double t2 = ot_clock();
   lua_pushvalue(L, wi);
   lua_createtable(L, 0, 10);
@@ -544,11 +566,8 @@ static void run_distance(lua_State *L, const char *fname, const ot_otdd_stats *A
   view.row_names = nb->rows;
   view.col_names = nb->cols;
   view.title = "OTDD label distances";
-  c->lo.progress = bind_progress;
-  c->lo.progress_ud = &ud;
   c->lo.state = &view;
-  int rc = oc->oo.lambda_y != 0.0 ? ot_otdd_label_distances(W12->m, A, B, &c->lo) : OT_OK;
-  finish(L, rc, &ud, fname, "label distances");
+  if (oc->oo.lambda_y != 0.0) label_call(L, c, W12->m, A, B, &ud, fname);
   int w11i = 0, w22i = 0;
   if (debiased) {
     if (W11in) {
@@ -556,16 +575,14 @@ static void run_distance(lua_State *L, const char *fname, const ot_otdd_stats *A
     } else {
       W11 = bind_newmat(L, C1, C1, fname);
       w11i = lua_gettop(L);
-      rc = oc->oo.lambda_y != 0.0 ? ot_otdd_label_distances(W11->m, A, A, &c->lo) : OT_OK;
-      finish(L, rc, &ud, fname, "label distances");
+      if (oc->oo.lambda_y != 0.0) label_call(L, c, W11->m, A, A, &ud, fname);
     }
     if (W22in) {
       W22 = (bmat *)W22in;
     } else {
       W22 = bind_newmat(L, C2, C2, fname);
       w22i = lua_gettop(L);
-      rc = oc->oo.lambda_y != 0.0 ? ot_otdd_label_distances(W22->m, B, B, &c->lo) : OT_OK;
-      finish(L, rc, &ud, fname, "label distances");
+      if (oc->oo.lambda_y != 0.0) label_call(L, c, W22->m, B, B, &ud, fname);
     }
   }
   double t1 = ot_clock();
@@ -599,7 +616,7 @@ static void run_distance(lua_State *L, const char *fname, const ot_otdd_stats *A
   oo.progress_ud = &ud;
   oo.state = &view;
   ot_otdd_outer_result res;
-  rc = ot_otdd_outer(&pr, &oo, &out, &res);
+  int rc = ot_otdd_outer(&pr, &oo, &out, &res);
   finish(L, rc, &ud, fname, "outer problem");
   double t2 = ot_clock();
   *value = res.value;
@@ -720,6 +737,7 @@ static int otdd_distance(lua_State *L) {
       luaL_error(L, "%s", msg);
     }
   }
+  c.dist = bind_dist_new(L, fname, "otdd", 0);
   double t0 = ot_clock();
   int si = lua_gettop(L) + 1;
   ot_otdd_stats *A = compute_stats(L, &d1, &c, fname);
@@ -743,6 +761,62 @@ static int otdd_distance(lua_State *L) {
 
 /* ---- ot.otdd.pairwise ------------------------------------------------------ */
 
+/* Everything a dataset pair of ot.otdd.pairwise needs (pairwise_run). */
+typedef struct pairwise_ctx {
+  lua_State *L;
+  const char *fname;
+  ot_otdd_stats **S;
+  const dset *ds;
+  common *c;
+  outer_cfg *oc;
+  int cb, debiased;
+  bmat **Wself;
+  size_t t;         /* the job being run by pair_call */
+  const double *key;
+  double value;
+  int failed;       /* a pair failed here; its error value is in the registry */
+} pairwise_ctx;
+
+#define PAIR_ERROR "otlab.otdd.pair_error"
+
+/* lua_pcall'd with a copy of the caller's stack as its arguments (the
+ * datasets and the callback are known by their stack slots): the OTDD of
+ * dataset pair t of the job list. */
+static int pair_call(lua_State *L) {
+  pairwise_ctx *pc = lua_touserdata(L, lua_upvalueindex(1));
+  size_t i = (size_t)pc->key[2 * pc->t], j = (size_t)pc->key[2 * pc->t + 1];
+  run_distance(L, pc->fname, pc->S[i], &pc->ds[i], pc->S[j], &pc->ds[j], pc->c, pc->oc, pc->cb,
+               &pc->value, 0, 0.0, pc->debiased ? pc->Wself[i] : NULL,
+               pc->debiased ? pc->Wself[j] : NULL);
+  return 0;
+}
+
+/*
+ * ot_jobs.run of the dataset pairs: pairs first, first + stride, ... one
+ * after the other (each OTDD uses the threads itself), each in a protected
+ * call so that a failure (an error, an interrupt) comes back as a status
+ * every rank learns, its message kept for this rank to raise.
+ */
+static int pairwise_run(ot_jobs *jobs, size_t first, size_t stride) {
+  pairwise_ctx *pc = jobs->run_ud;
+  lua_State *L = pc->L;
+  for (size_t t = first; t < jobs->count; t += stride) {
+    pc->t = t;
+    int top = lua_gettop(L);
+    luaL_checkstack(L, top + 2, pc->fname);
+    lua_pushlightuserdata(L, pc);
+    lua_pushcclosure(L, pair_call, 1);
+    for (int i = 1; i <= top; i++) lua_pushvalue(L, i);
+    if (lua_pcall(L, top, 0, 0) != LUA_OK) {
+      lua_setfield(L, LUA_REGISTRYINDEX, PAIR_ERROR);
+      pc->failed = 1;
+      return bind_interrupted ? OT_ECANCELED : OT_EINVAL;
+    }
+    jobs->out[t] = pc->value;
+  }
+  return OT_OK;
+}
+
 static int otdd_pairwise(lua_State *L) {
   const char *fname = "ot.otdd.pairwise";
   lua_settop(L, 2);
@@ -759,8 +833,6 @@ static int otdd_pairwise(lua_State *L) {
   if (K < 1) bind_argerror(L, 1, "datasets", "empty list");
   if (K > 256) bind_argerror(L, 1, "datasets", "at most 256 datasets, got %zu", K);
   dset *ds = lua_newuserdatauv(L, K * sizeof(dset), 0);
-  int base = lua_gettop(L);
-  (void)base;
   for (size_t k = 0; k < K; k++) {
     lua_rawgeti(L, 1, (lua_Integer)k + 1);
     int idx = lua_gettop(L);
@@ -772,8 +844,10 @@ static int otdd_pairwise(lua_State *L) {
       bind_argerror(L, 1, "datasets", "datasets[%zu] has dimension %zu, datasets[1] has %zu",
                     k + 1, ds[k].X.cols, ds[0].X.cols);
   }
+  bind_dist *dist = bind_dist_new(L, fname, "otdd", 0);
   double t0 = ot_clock();
-  /* statistics once per dataset, and the self label blocks once per dataset */
+  /* statistics once per dataset, and the self label blocks once per dataset
+   * (their class pairs spread over the ranks) */
   ot_otdd_stats **S = lua_newuserdatauv(L, K * sizeof(*S), 0);
   bmat **Wself = lua_newuserdatauv(L, K * sizeof(*Wself), 0);
   memset(Wself, 0, K * sizeof(*Wself));
@@ -781,13 +855,12 @@ static int otdd_pairwise(lua_State *L) {
   bind_progress_ud ud = {L, cb, 0.0, 0};
   for (size_t k = 0; k < K; k++) S[k] = compute_stats(L, &ds[k], &c, fname);
   if (debiased && oc.oo.lambda_y != 0.0) {
-    c.lo.progress = bind_progress;
-    c.lo.progress_ud = &ud;
+    c.dist = dist;
     for (size_t k = 0; k < K; k++) {
       Wself[k] = bind_newmat(L, S[k]->nclass, S[k]->nclass, fname);
-      int rc = ot_otdd_label_distances(Wself[k]->m, S[k], S[k], &c.lo);
-      finish(L, rc, &ud, fname, "label distances");
+      label_call(L, &c, Wself[k]->m, S[k], S[k], &ud, fname);
     }
+    c.dist = NULL; /* inside a dataset pair everything runs on its rank */
   }
   double ts = ot_clock() - t0;
   int Di = lua_gettop(L) + 1;
@@ -804,16 +877,37 @@ static int otdd_pairwise(lua_State *L) {
   int drop = lua_gettop(L);
   for (size_t k = 0; k < K; k++) push_dropped(L, drop, S[k], &ds[k]);
   lua_setfield(L, info, "dropped");
-  for (size_t i = 0; i < K; i++) {
+  /* the dataset pairs (i < j) as jobs: key (i, j), row (the distance); over
+   * the MPI ranks, rank r computes pairs r, r + size, ... */
+  size_t np = K * (K - 1) / 2;
+  double *kb = lua_newuserdatauv(L, (np ? np : 1) * 3 * sizeof(double), 0);
+  double *out = kb + 2 * np;
+  np = 0;
+  for (size_t i = 0; i < K; i++)
     for (size_t j = i + 1; j < K; j++) {
-      int top = lua_gettop(L);
-      double v;
-      run_distance(L, fname, S[i], &ds[i], S[j], &ds[j], &c, &oc, cb, &v, 0, 0.0,
-                   debiased ? Wself[i] : NULL, debiased ? Wself[j] : NULL);
-      lua_settop(L, top);
-      OT_AT(Dm->m, i, j) = OT_AT(Dm->m, j, i) = v;
+      kb[2 * np] = (double)i;
+      kb[2 * np + 1] = (double)j;
+      out[np++] = NAN;
     }
+  pairwise_ctx pc = {L, fname, S, ds, &c, &oc, cb, debiased, Wself, 0, kb, 0.0, 0};
+  ot_jobs jobs = {"datasets", np, 2, kb, 1, out, pairwise_run, &pc};
+  int rc = bind_dist_mode(dist) == BIND_DIST_MPI ? bind_dist_jobs(dist, &jobs)
+                                                 : pairwise_run(&jobs, 0, 1);
+  if (rc) {
+    if (pc.failed) { /* this rank's own error, as it was raised */
+      lua_getfield(L, LUA_REGISTRYINDEX, PAIR_ERROR);
+      lua_pushnil(L);
+      lua_setfield(L, LUA_REGISTRYINDEX, PAIR_ERROR);
+      return lua_error(L);
+    }
+    bind_dist_check(L, dist);
+    bind_check_status(L, rc, fname);
   }
+  for (size_t t = 0; t < np; t++) {
+    size_t i = (size_t)kb[2 * t], j = (size_t)kb[2 * t + 1];
+    OT_AT(Dm->m, i, j) = OT_AT(Dm->m, j, i) = out[t];
+  }
+  lua_settop(L, info);
   setnum(L, "time_stats", ts);
   setnum(L, "time", ot_clock() - t0);
   lua_pushvalue(L, Di);

@@ -432,12 +432,89 @@ done:
   return rc;
 }
 
+/* The state of one label-distance computation, for labels_run. */
+typedef struct labels_ctx {
+  const ot_otdd_stats *A, *B;
+  const ot_otdd_label_opts *o;
+  size_t d;
+  int full;
+  const size_t *ra, *sa, *rb, *sb;
+  double *scratch;      /* full gaussian: (2 d^2 + d) per thread */
+  ot_mat W;             /* also written as pairs finish (the panel shows it filling) */
+  int sym;
+} labels_ctx;
+
+/*
+ * ot_jobs.run of the label pairs: pairs first, first + stride, ... in
+ * parallel (OpenMP, BLAS on one thread meanwhile), w_ij into row t of
+ * jobs->out.  Progress from thread 0 (iter = pairs done here).
+ */
+static int labels_run(ot_jobs *jobs, size_t first, size_t stride) {
+  labels_ctx *lc = jobs->run_ud;
+  const ot_otdd_stats *A = lc->A, *B = lc->B;
+  const ot_otdd_label_opts *o = lc->o;
+  size_t d = lc->d;
+  size_t cnt = first < jobs->count ? (jobs->count - first - 1) / stride + 1 : 0;
+  int saved = ot_blas_threads(), bad = OT_OK, stop = 0;
+  size_t donep = 0;
+  double t0 = ot_clock(), last = t0;
+  ot_blas_set_threads(1);
+#pragma omp parallel for schedule(dynamic, 1)
+  for (size_t u = 0; u < cnt; u++) {
+    if (stop || bad) continue;
+    size_t t = first + u * stride;
+    size_t i = (size_t)jobs->key[2 * t], j = (size_t)jobs->key[2 * t + 1];
+    const double *mi = A->means ? A->means + i * d : NULL;
+    const double *mj = B->means ? B->means + j * d : NULL;
+    double w = 0.0;
+    int r = OT_OK;
+    switch (o->inner) {
+      case OT_OTDD_INNER_MEANS: w = sqdist(mi, mj, d); break;
+      case OT_OTDD_INNER_UPPER: w = sqdist(mi, mj, d) + A->traces[i] + B->traces[j]; break;
+      case OT_OTDD_INNER_EXACT:
+        r = exact_pair(&w, A, lc->ra + lc->sa[i], i, B, lc->rb + lc->sb[j], j, o);
+        break;
+      default:
+        if (A->diagonal) {
+          w = sqdist(mi, mj, d) + sqdist(A->sqrts + i * d, B->sqrts + j * d, d);
+        } else {
+          double *U = lc->scratch + (size_t)THREAD_ID() * (2 * d * d + d), cross = 0.0;
+          r = bures_cross(&cross, A->sqrts + i * d * d, B->covs + j * d * d, d, U, U + d * d,
+                          U + 2 * d * d, A->psd_tol);
+          w = sqdist(mi, mj, d) + A->traces[i] + B->traces[j] - 2.0 * cross;
+        }
+        break;
+    }
+    if (r) {
+#pragma omp critical(otdd_status)
+      if (!bad) bad = r;
+      continue;
+    }
+    if (!(w > 0.0)) w = isnan(w) ? w : 0.0;
+    jobs->out[t] = w;
+    OT_AT(lc->W, i, j) = w;
+    if (lc->sym) OT_AT(lc->W, j, i) = w;
+#pragma omp atomic
+    donep++;
+    if (THREAD_ID() == 0 && o->progress) {
+      double now = ot_clock();
+      if (now - last >= PACE) {
+        ot_progress pr = {"otdd labels", (long)donep, (long)cnt, 0.0, NAN, now - t0, o->state};
+        last = now;
+        if (o->progress(o->progress_ud, &pr)) stop = 1;
+      }
+    }
+  }
+  ot_blas_set_threads(saved);
+  return bad ? bad : stop ? OT_ECANCELED : OT_OK;
+}
+
 int ot_otdd_label_distances(ot_mat W, const ot_otdd_stats *A, const ot_otdd_stats *B,
                             const ot_otdd_label_opts *o) {
   ot_otdd_label_opts def;
   size_t C1, C2, d;
-  size_t *ra = NULL, *sa = NULL, *rb = NULL, *sb = NULL, *pairs = NULL;
-  double *scratch = NULL;
+  size_t *ra = NULL, *sa = NULL, *rb = NULL, *sb = NULL;
+  double *scratch = NULL, *key = NULL;
   int rc = OT_OK;
   if (!o) {
     ot_otdd_label_opts_init(&def);
@@ -456,11 +533,18 @@ int ot_otdd_label_distances(ot_mat W, const ot_otdd_stats *A, const ot_otdd_stat
   const int sym = A == B;
   const int full = need == 2 && !A->diagonal && o->inner == OT_OTDD_INNER_GAUSSIAN;
 
-  /* The list of pairs to compute (upper triangle when symmetric). */
-  size_t np = 0;
-  if ((rc = ot_malloc((C1 * C2 + 1) * sizeof *pairs, &pairs))) goto done;
+  /* The pairs to compute (upper triangle when symmetric), as the jobs' keys
+   * (i, j), followed by their rows (w). */
+  size_t np = sym ? C1 * (C1 - 1) / 2 : C1 * C2;
+  if ((rc = ot_alloc_doubles(np + 1, 3, &key))) goto done;
+  double *out = key + 2 * np;
+  np = 0;
   for (size_t i = 0; i < C1; i++)
-    for (size_t j = sym ? i + 1 : 0; j < C2; j++) pairs[np++] = i * C2 + j;
+    for (size_t j = sym ? i + 1 : 0; j < C2; j++) {
+      key[2 * np] = (double)i;
+      key[2 * np + 1] = (double)j;
+      out[np++] = NAN;
+    }
   if (sym)
     for (size_t i = 0; i < C1; i++) OT_AT(W, i, i) = 0.0;
   if (o->inner == OT_OTDD_INNER_EXACT) {
@@ -473,65 +557,19 @@ int ot_otdd_label_distances(ot_mat W, const ot_otdd_stats *A, const ot_otdd_stat
   }
   int nt = NTHREADS();
   if (full && (rc = ot_alloc_doubles((size_t)nt, 2 * d * d + d, &scratch))) goto done;
-
-  {
-    int saved = ot_blas_threads(), bad = OT_OK, stop = 0;
-    size_t donep = 0;
-    double t0 = ot_clock(), last = t0;
-    ot_blas_set_threads(1);
-#pragma omp parallel for schedule(dynamic, 1)
+  labels_ctx lc = {A, B, o, d, full, ra, sa, rb, sb, scratch, W, sym};
+  ot_jobs jobs = {"labels", np, 2, key, 1, out, labels_run, &lc};
+  rc = o->distribute ? o->distribute(o->distribute_ud, &jobs) : labels_run(&jobs, 0, 1);
+  if (!rc)
     for (size_t p = 0; p < np; p++) {
-      if (stop || bad) continue;
-      size_t i = pairs[p] / C2, j = pairs[p] % C2;
-      const double *mi = A->means ? A->means + i * d : NULL;
-      const double *mj = B->means ? B->means + j * d : NULL;
-      double w = 0.0;
-      int r = OT_OK;
-      switch (o->inner) {
-        case OT_OTDD_INNER_MEANS: w = sqdist(mi, mj, d); break;
-        case OT_OTDD_INNER_UPPER: w = sqdist(mi, mj, d) + A->traces[i] + B->traces[j]; break;
-        case OT_OTDD_INNER_EXACT:
-          r = exact_pair(&w, A, ra + sa[i], i, B, rb + sb[j], j, o);
-          break;
-        default:
-          if (A->diagonal) {
-            w = sqdist(mi, mj, d) + sqdist(A->sqrts + i * d, B->sqrts + j * d, d);
-          } else {
-            double *U = scratch + (size_t)THREAD_ID() * (2 * d * d + d), cross = 0.0;
-            r = bures_cross(&cross, A->sqrts + i * d * d, B->covs + j * d * d, d, U, U + d * d,
-                            U + 2 * d * d, A->psd_tol);
-            w = sqdist(mi, mj, d) + A->traces[i] + B->traces[j] - 2.0 * cross;
-          }
-          break;
-      }
-      if (r) {
-#pragma omp critical(otdd_status)
-        if (!bad) bad = r;
-        continue;
-      }
-      if (!(w > 0.0)) w = isnan(w) ? w : 0.0;
-      OT_AT(W, i, j) = w;
-      if (sym) OT_AT(W, j, i) = w;
-#pragma omp atomic
-      donep++;
-      if (THREAD_ID() == 0 && o->progress) {
-        double now = ot_clock();
-        if (now - last >= PACE) {
-          ot_progress pr = {"otdd labels", (long)donep, (long)np, 0.0, NAN, now - t0, o->state};
-          last = now;
-          if (o->progress(o->progress_ud, &pr)) stop = 1;
-        }
-      }
+      size_t i = (size_t)key[2 * p], j = (size_t)key[2 * p + 1];
+      OT_AT(W, i, j) = out[p];
+      if (sym) OT_AT(W, j, i) = out[p];
+      if (isnan(out[p])) rc = OT_ENUMERIC;
     }
-    ot_blas_set_threads(saved);
-    rc = bad ? bad : stop ? OT_ECANCELED : OT_OK;
-    if (!rc)
-      for (size_t p = 0; p < np; p++)
-        if (isnan(OT_AT(W, pairs[p] / C2, pairs[p] % C2))) rc = OT_ENUMERIC;
-  }
 done:
-  ot_free(pairs);
   ot_free(scratch);
+  ot_free(key);
   ot_free(ra);
   ot_free(sa);
   ot_free(rb);

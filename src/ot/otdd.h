@@ -56,6 +56,7 @@
 
 #include <stddef.h>
 
+#include "jobs.h"
 #include "mat.h"
 #include "ot.h"
 
@@ -146,6 +147,12 @@ typedef struct ot_otdd_label_opts {
   ot_progress_fn progress; /* called between pairs (iter = pairs done), NULL = none */
   void *progress_ud;
   const void *state;     /* passed as ot_progress.state (an ot_view, may be NULL) */
+  ot_jobs_fn distribute; /* NULL (default): every pair here; else the list of class pairs
+                            is one ot_jobs batch (kind "labels", job t = the t-th pair
+                            (i, j) in row order, upper triangle when A == B; key (i, j),
+                            0-based; row (w_ij)) handed to it: the same W whatever the
+                            layout */
+  void *distribute_ud;
 } ot_otdd_label_opts;
 
 void ot_otdd_label_opts_init(ot_otdd_label_opts *o);

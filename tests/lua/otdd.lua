@@ -186,4 +186,12 @@ ok, err = pcall(dist, S3, T3, {progress = function() return false end})
 assert(not ok and err:find("canceled by the progress callback", 1, true), tostring(err))
 assert(ot.otdd.distance(S3, T3, {outer = "compat"}) > 0)
 
+-- pairwise runs each dataset pair protected (so that MPI ranks learn of a
+-- failure): an error inside a pair comes back with its own message
+ok, err = pcall(ot.otdd.pairwise, {S3, T3}, {outer = "compat", progress = function(p)
+  if p.kernel ~= "otdd labels" then error("stop in the outer problem") end
+end})
+assert(not ok and tostring(err):find("stop in the outer problem", 1, true), tostring(err))
+assert(ot.otdd.pairwise({S3, T3}, {outer = "compat"})(1, 2) > 0)
+
 print("otdd ok")

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# tests/mpi/run.sh OTLAB: ot.mpi (check.lua) and the distributed mini-batch
-# bounds (bounds.lua) under mpirun with 1, 2 and 4 ranks, and the
-# shard/reduce path, all give the output of the plain single-process run.
+# tests/mpi/run.sh OTLAB: ot.mpi (check.lua), the distributed mini-batch
+# bounds (bounds.lua) and OTDD (otdd.lua) under mpirun with 1, 2 and 4
+# ranks, and the shard/reduce path, all give the output of the plain
+# single-process run; a stop on one rank stops them all (cancel.lua).
 # Run by meson only when otlab was built with MPI and mpirun exists.
 set -u
 otlab=$1
@@ -19,7 +20,7 @@ check() { # check NAME REF FILE: compare with the serial output
   fi
 }
 export OMPI_MCA_rmaps_base_oversubscribe=1 OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-for name in check bounds; do
+for name in check bounds otdd; do
   script=$here/$name.lua
   ref=$tmp/$name.serial.out
   "$otlab" -E --no-panel "$script" >"$ref" || { echo "not ok - $name: serial run"; exit 1; }
