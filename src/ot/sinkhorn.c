@@ -112,7 +112,8 @@ static int pace(pacer *p, long iter, double err, int force) {
   p->iter = iter;
   p->err = err;
   double now = ot_clock();
-  if (!force && p->last >= 0 && now - p->last < 0.01) return 0;
+  /* at most every 5 ms: the callback also carries Ctrl-C, answered in 20 ms */
+  if (!force && p->last >= 0 && now - p->last < 0.005) return 0;
   p->last = now;
   if (p->plan && p->st && now - p->t0 >= SINKHORN_VIEW_EVERY &&
       (force || now - p->last_plan >= SINKHORN_VIEW_EVERY)) {
