@@ -452,8 +452,9 @@ static void push_result(lua_State *L, const ot_bounds_result *r, const args *a,
  * The distribution of this call (pushed on the stack): over MPI ranks,
  * shards or none (src/bind/mpi.h).  Adaptive rounds depend on the values
  * of the previous round, so they cannot be precomputed by shards.  A shard
- * run skips what it does not hand over (the nn and dual passes, the plan):
- * the reduce run computes them.
+ * run goes through the whole kernel (zeros stand for the other shards'
+ * rows; its result is thrown away) so that its batches are the reduce
+ * run's.
  */
 static bind_dist *setup_dist(lua_State *L, args *a, const char *fname) {
   const char *sh = getenv("OTLAB_SHARD");
@@ -463,7 +464,6 @@ static bind_dist *setup_dist(lua_State *L, args *a, const char *fname) {
                "under mpirun or in one process", fname);
   bind_dist *d = bind_dist_new(L, fname, "bounds", 1);
   int mode = bind_dist_mode(d);
-  if (mode == BIND_DIST_SHARD) a->o.want_plan = 0;
   if (mode != BIND_DIST_LOCAL) {
     a->o.distribute = bind_dist_jobs;
     a->o.distribute_ud = d;

@@ -1129,7 +1129,7 @@ void bind_dist_progress(bind_dist *d, ot_progress_fn *fn, void **ud) {
 
 int bind_dist_jobs(void *ud, ot_jobs *j) {
   bind_dist *d = ud;
-  d->batch++;
+  if (j->fixed) d->batch++; /* the batches the shard files number */
   switch (d->mode) {
 #ifdef OTLAB_HAVE_MPI
   case BIND_DIST_MPI:
@@ -1137,13 +1137,14 @@ int bind_dist_jobs(void *ud, ot_jobs *j) {
     return j->run(j, 0, 1);
 #endif
   case BIND_DIST_SHARD: {
+    if (!j->fixed) return OT_OK; /* made by the run that reads the shards */
     size_t first = (size_t)(d->sc.index - 1), stride = (size_t)d->sc.count;
     int rc = j->run(j, first, stride);
     for (size_t t = first; rc == OT_OK && t < j->count; t += stride) rc = dist_record(d, t, j);
     return rc;
   }
   case BIND_DIST_REDUCE:
-    return dist_read(d, j);
+    return j->fixed ? dist_read(d, j) : j->run(j, 0, 1);
   default:
     return j->run(j, 0, 1);
   }

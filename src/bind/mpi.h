@@ -19,12 +19,14 @@
  *   BIND_DIST_REDUCE  OTLAB_SHARD=reduce, or a shard run finding the files
  *                     of all N shards: no job runs; every row is read from
  *                     the files, checked against the job's key
+ * Batches that depend on earlier results (jobs->fixed = 0) are skipped by
+ * shard runs and run whole by the reduce run.
  * <call> numbers the distributed calls of a run (1, 2, ...), as ot.mpi.map
  * numbers its calls, so a script with several calls finds its own files.
  *
  * Shard files (.npy, '<f8', one 2-d array): one row per job of the shard,
- * in the order they ran: batch (1-based: the kernel's batches of jobs in
- * order), job (0-based within the batch), key_width, width, the key, the
+ * in the order they ran: batch (1-based: the kernel's fixed batches of
+ * jobs in order), job (0-based within the batch), key_width, width, the key, the
  * result row, NaN padding to the widest row.  For ot.bounds pair solves
  * the key is the batch pair (a, b), 0-based, and the row begins with D_ab.
  */

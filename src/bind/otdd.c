@@ -890,7 +890,7 @@ static int otdd_pairwise(lua_State *L) {
       out[np++] = NAN;
     }
   pairwise_ctx pc = {L, fname, S, ds, &c, &oc, cb, debiased, Wself, 0, kb, 0.0, 0};
-  ot_jobs jobs = {"datasets", np, 2, kb, 1, out, pairwise_run, &pc};
+  ot_jobs jobs = {"datasets", np, 2, kb, 1, out, pairwise_run, &pc, 1};
   int rc = bind_dist_mode(dist) == BIND_DIST_MPI ? bind_dist_jobs(dist, &jobs)
                                                  : pairwise_run(&jobs, 0, 1);
   if (rc) {

@@ -542,7 +542,8 @@ static int solve_pairs(ctx *c, size_t first, size_t count, long *unconverged) {
     key[4 * t + 3] = c->fp[1];
   }
   pairs_batch pb = {c, first, want_f};
-  ot_jobs jobs = {"pairs", count, 4, key, width, out, pairs_run, &pb};
+  ot_jobs jobs = {"pairs", count, 4, key, width, out, pairs_run, &pb,
+                  c->o->strategy != OT_BOUNDS_ADAPTIVE};
   rc = c->o->distribute ? c->o->distribute(c->o->distribute_ud, &jobs) : pairs_run(&jobs, 0, 1);
   if (rc) goto done;
   for (size_t t = 0; t < count; t++) {
@@ -1078,7 +1079,7 @@ static int lower_semi(ctx *c, double *semi) {
     key[4 * t + 2] = c->fp[0];
     key[4 * t + 3] = c->fp[1];
   }
-  ot_jobs jobs = {"semi", jobs_n, 4, key, 2, out, semi_run, c};
+  ot_jobs jobs = {"semi", jobs_n, 4, key, 2, out, semi_run, c, 1};
   rc = c->o->distribute ? c->o->distribute(c->o->distribute_ud, &jobs) : semi_run(&jobs, 0, 1);
   if (rc) goto done;
   int ok = 1;
@@ -1112,11 +1113,85 @@ static int trip_cmp(const void *pa, const void *pb) {
   return a->j < b->j ? -1 : a->j > b->j;
 }
 
-/* Solve the k chosen pairs again and lift their plans to the n points. */
+/*
+ * ot_jobs.run of the plan's re-solves (assign and emd): pair a of the
+ * coupling, row = its assignment perm[0..m) as doubles.  One after the
+ * other on the calling thread (the k solves are few).
+ */
+static int plan_run(ot_jobs *jobs, size_t start, size_t stride) {
+  ctx *c = jobs->run_ud;
+  size_t m = c->m;
+  worker w;
+  size_t *perm = NULL;
+  int rc = worker_init(&w, m, c->o->solver);
+  if (rc) return rc;
+  if ((rc = ot_malloc(m * sizeof *perm, &perm))) goto done;
+  inner_ud iu = {c, 0};
+  long unc = 0;
+  for (size_t a = start; a < jobs->count; a += stride) {
+    size_t b = c->res->sigma[a];
+    double d;
+    if ((rc = solve_block(c->prob, c->o, &w, c->px + a * m, c->py + b * m, &d, NULL, perm, &unc,
+                          inner_progress, &iu)))
+      goto done;
+    for (size_t q = 0; q < m; q++) jobs->out[a * m + q] = (double)perm[q];
+    if (maybe_report(c)) {
+      rc = OT_ECANCELED;
+      goto done;
+    }
+  }
+done:
+  worker_free(&w);
+  ot_free(perm);
+  return rc;
+}
+
+/* Solve the k chosen pairs again and lift their plans to the n points.
+ * Assign and emd: one ot_jobs batch (kind "plan", key (a, sigma(a), h1,
+ * h2), row the m assignment columns); Sinkhorn: here (rows of m^2). */
 static int make_plan(ctx *c) {
   ot_bounds_result *r = c->res;
   size_t n = c->n, m = c->m, k = c->k;
   int sk = c->o->solver == OT_BOUNDS_SINKHORN;
+  if (!sk) {
+    double *key;
+    trip *tr = NULL;
+    int rc = ot_alloc_doubles(k, 4 + m, &key); /* keys, then the rows */
+    if (rc) return rc;
+    double *out = key + 4 * k;
+    for (size_t a = 0; a < k; a++) {
+      key[4 * a] = (double)a;
+      key[4 * a + 1] = (double)r->sigma[a];
+      key[4 * a + 2] = c->fp[0];
+      key[4 * a + 3] = c->fp[1];
+    }
+    memset(out, 0, k * m * sizeof(double));
+    ot_jobs jobs = {"plan", k, 4, key, m, out, plan_run, c, 0}; /* sigma: from results */
+    rc = c->o->distribute ? c->o->distribute(c->o->distribute_ud, &jobs) : plan_run(&jobs, 0, 1);
+    if (rc) goto pdone;
+    if ((rc = ot_malloc(n * sizeof *tr, &tr))) goto pdone;
+    for (size_t a = 0, t = 0; a < k; a++)
+      for (size_t q = 0; q < m; q++, t++) {
+        size_t col = (size_t)out[a * m + q];
+        if (col >= m) col = 0; /* a placeholder row of a shard run (never used) */
+        tr[t] = (trip){c->px[a * m + q], c->py[r->sigma[a] * m + col], 1.0 / (double)n};
+      }
+    qsort(tr, n, sizeof *tr, trip_cmp);
+    if ((rc = ot_malloc(n * sizeof(size_t), &r->plan_i)) ||
+        (rc = ot_malloc(n * sizeof(size_t), &r->plan_j)) ||
+        (rc = ot_alloc_doubles(n, 1, &r->plan_mass)))
+      goto pdone;
+    for (size_t q = 0; q < n; q++) {
+      r->plan_i[q] = tr[q].i;
+      r->plan_j[q] = tr[q].j;
+      r->plan_mass[q] = tr[q].w;
+    }
+    r->plan_nnz = n;
+  pdone:
+    ot_free(key);
+    ot_free(tr);
+    return rc;
+  }
   size_t cap = n;
   int rc;
   if (sk && (rc = ot_mem_size(n, m, 1, &cap))) return rc;

@@ -69,9 +69,12 @@
  * when some pair of the round provides dual potentials, the m potentials f
  * of its rows (0 for the other pairs)).  The semi-relaxed bound is one
  * batch of 2k jobs, key (direction 0 = X to Y or 1, batch, h1, h2), row (value,
- * 1 when certified optimal).  The distributor runs them wherever it likes;
- * everything else (partition, proxies, selection, the k x k reduce, the
- * nn and dual passes, the plan) runs in every caller, in the same order,
+ * 1 when certified optimal).  The plan's k re-solves (assign, emd) are one
+ * batch (kind "plan", key (a, sigma(a), h1, h2), row the m assignment
+ * columns; not fixed: sigma comes from the results).  The distributor runs
+ * them wherever it likes; everything else (partition, proxies, selection,
+ * the k x k reduce, the nn and dual passes, the Sinkhorn plan) runs in
+ * every caller, in the same order,
  * so the results equal those of one process bit for bit.  A distributor's
  * failure status is returned as is.
  *

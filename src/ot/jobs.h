@@ -37,6 +37,11 @@ struct ot_jobs {
    */
   int (*run)(ot_jobs *jobs, size_t first, size_t stride);
   void *run_ud;       /* the kernel's state for run */
+  int fixed;          /* 1: the jobs are known before the kernel has any result (they
+                         depend on the inputs and options only), so separate runs of the
+                         kernel (shards) can compute them ahead and a later run read them;
+                         0: they depend on earlier results (the distributor of shards
+                         runs them where the results are, i.e. in the run that reads) */
 };
 
 /*

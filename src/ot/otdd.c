@@ -558,7 +558,7 @@ int ot_otdd_label_distances(ot_mat W, const ot_otdd_stats *A, const ot_otdd_stat
   int nt = NTHREADS();
   if (full && (rc = ot_alloc_doubles((size_t)nt, 2 * d * d + d, &scratch))) goto done;
   labels_ctx lc = {A, B, o, d, full, ra, sa, rb, sb, scratch, W, sym};
-  ot_jobs jobs = {"labels", np, 2, key, 1, out, labels_run, &lc};
+  ot_jobs jobs = {"labels", np, 2, key, 1, out, labels_run, &lc, 1};
   rc = o->distribute ? o->distribute(o->distribute_ud, &jobs) : labels_run(&jobs, 0, 1);
   if (!rc)
     for (size_t p = 0; p < np; p++) {

@@ -537,7 +537,7 @@ typedef struct fake_dist {
   int procs;
   int fail_at; /* fail the n-th batch (0: never) */
   int batches;
-  size_t kinds_pairs, kinds_semi;
+  size_t kinds_pairs, kinds_semi, kinds_plan;
 } fake_dist;
 
 static int fake_distribute(void *ud, ot_jobs *j) {
@@ -545,6 +545,7 @@ static int fake_distribute(void *ud, ot_jobs *j) {
   fd->batches++;
   if (!strcmp(j->kind, "pairs")) fd->kinds_pairs++;
   if (!strcmp(j->kind, "semi")) fd->kinds_semi++;
+  if (!strcmp(j->kind, "plan")) fd->kinds_plan++;
   if (fd->fail_at && fd->batches == fd->fail_at) return OT_EIO;
   for (int r = fd->procs - 1; r >= 0; r--) { /* the last process first: order must not matter */
     int rc = j->run(j, (size_t)r, (size_t)fd->procs);
@@ -571,7 +572,7 @@ static void test_distribute(void) {
       o.budget = s == OT_BOUNDS_ALL || s == OT_BOUNDS_OPT ? 0 : 40;
       ot_bounds_result r0, r1;
       int rc0 = ot_bounds_minibatch(&p, &o, &r0);
-      fake_dist fd = {3, 0, 0, 0, 0};
+      fake_dist fd = {3, 0, 0, 0, 0, 0};
       o.distribute = fake_distribute;
       o.distribute_ud = &fd;
       int rc1 = ot_bounds_minibatch(&p, &o, &r1);
@@ -585,12 +586,16 @@ static void test_distribute(void) {
                    r0.inner_unconverged == r1.inner_unconverged && r0.rounds == r1.rounds &&
                    r0.certified == r1.certified && r0.plan_nnz == r1.plan_nnz &&
                    !memcmp(r0.pair_d, r1.pair_d, r0.npairs * sizeof(double)) &&
-                   !memcmp(r0.sigma, r1.sigma, r0.k * sizeof(size_t));
+                   !memcmp(r0.sigma, r1.sigma, r0.k * sizeof(size_t)) &&
+                   (!o.want_plan ||
+                    (!memcmp(r0.plan_i, r1.plan_i, r0.plan_nnz * sizeof(size_t)) &&
+                     !memcmp(r0.plan_j, r1.plan_j, r0.plan_nnz * sizeof(size_t)) &&
+                     !memcmp(r0.plan_mass, r1.plan_mass, r0.plan_nnz * sizeof(double))));
         if (!same) printf("distribute: strategy %d solver %d differs\n", s, v);
         CHECK("distribute: bit-identical to one process", same);
-        CHECK("distribute: one batch per round and one semi batch",
+        CHECK("distribute: one batch per round, one semi batch, one plan batch",
               fd.kinds_pairs == (size_t)r1.rounds - (s == OT_BOUNDS_ADAPTIVE && r1.certified) &&
-              fd.kinds_semi == 1);
+              fd.kinds_semi == 1 && fd.kinds_plan == (size_t)(o.want_plan && v != 2));
         if (v == 2) CHECK("distribute: unconverged counted", r1.inner_unconverged > 0);
       }
       if (rc0 == OT_OK) ot_bounds_result_free(&r0);
@@ -598,7 +603,7 @@ static void test_distribute(void) {
       /* a failing distributor: its status, nothing leaked */
       size_t base = ot_mem_used();
       for (int at = 1; at <= 2; at++) {
-        fake_dist bad = {2, at, 0, 0, 0};
+        fake_dist bad = {2, at, 0, 0, 0, 0};
         o.distribute_ud = &bad;
         int rc = ot_bounds_minibatch(&p, &o, &r1);
         if (rc == OT_OK) ot_bounds_result_free(&r1);
