@@ -900,7 +900,11 @@ static int otdd_pairwise(lua_State *L) {
       lua_setfield(L, LUA_REGISTRYINDEX, PAIR_ERROR);
       return lua_error(L);
     }
-    bind_dist_check(L, dist);
+    if (bind_dist_mode(dist) == BIND_DIST_MPI)
+      luaL_error(L, "%s: stopped because another rank %s", fname,
+                 rc == OT_ECANCELED ? "was interrupted or canceled"
+                                    : "raised an error in a dataset pair (its message is on "
+                                      "that rank's standard error)");
     bind_check_status(L, rc, fname);
   }
   for (size_t t = 0; t < np; t++) {

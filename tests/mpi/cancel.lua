@@ -20,6 +20,21 @@ for _, f in ipairs({"minibatch", "curve"}) do
   want = ot.mpi.rank() == 1 and "boom on rank 1" or "another rank was interrupted or canceled"
   assert(tostring(err):find(want, 1, true), err)
 end
+-- ot.otdd.pairwise: an error inside a dataset pair on rank 1 stops rank 0
+local function cloud(shift)
+  local Z, y = ot.randn(30, 2) + shift, ot.zeros(30)
+  for i = 1, 30 do y:set(i, i % 3) end
+  return {X = Z, y = y}
+end
+local sets = {cloud(0), cloud(1), cloud(2)}
+local ok, err = pcall(ot.otdd.pairwise, sets, {outer = "compat", progress = function(p)
+  if ot.mpi.rank() == 1 and p.kernel ~= "otdd labels" then error("pair boom on rank 1") end
+end})
+assert(not ok, "the error on rank 1 stops rank 0 too")
+local want = ot.mpi.rank() == 1 and "pair boom on rank 1"
+             or "ot.otdd.pairwise: stopped because another rank raised an error"
+assert(tostring(err):find(want, 1, true), err)
+
 -- still in step: a collective and a distributed run after the stops
 assert(ot.mpi.allreduce(1) == ot.mpi.size())
 local r = ot.bounds.minibatch(X, Y, {m = 8, strategy = "all", seed = 3})
