@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "mpi.h"
+#include "panel_hook.h"
 #include "ot/alloc.h"
 #include "ot/io.h"
 #include "ot/rand.h"
@@ -89,6 +90,7 @@ static void world_init(lua_State *L) {
   lua_setmetatable(L, -2);
   lua_setfield(L, LUA_REGISTRYINDEX, "otlab.mpi.sentinel");
   if (world_rank != 0) { /* rank 0 owns the terminal: the others print nothing */
+    bind_panel_hook = NULL; /* no panel, no progress lines on stderr */
     fflush(stdout);
     int fd = open("/dev/null", O_WRONLY);
     if (fd >= 0) {
@@ -881,6 +883,24 @@ static int mpi_shard(lua_State *L) {
 
 int bind_mpi_rank(void) { return world_rank; }
 int bind_mpi_size(void) { return world_size; }
+
+/*
+ * Called by the host when a script ends with an error.  Under MPI with
+ * several ranks the others may be waiting in a collective this rank will
+ * never reach: MPI_Abort ends the whole job (with exit status code) instead
+ * of leaving it hanging.  Does nothing in a world of one.
+ */
+void bind_mpi_fail(int code) {
+#ifdef OTLAB_HAVE_MPI
+  if (mpi_on && world_size > 1) {
+    fprintf(stderr, "otlab: rank %d: the script failed; stopping all %d ranks\n", world_rank,
+            world_size);
+    fflush(NULL);
+    MPI_Abort(MPI_COMM_WORLD, code);
+  }
+#endif
+  (void)code;
+}
 
 #define DIST_MT "otlab.dist"
 

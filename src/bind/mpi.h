@@ -39,6 +39,9 @@
 /* This process's rank (0 without MPI) and the number of ranks (1). */
 int bind_mpi_rank(void);
 int bind_mpi_size(void);
+/* The script failed: under MPI with several ranks, abort the whole job
+ * (MPI_Abort with this exit code) so no rank waits forever in a collective. */
+void bind_mpi_fail(int code);
 
 enum { BIND_DIST_LOCAL = 0, BIND_DIST_MPI, BIND_DIST_SHARD, BIND_DIST_REDUCE };
 

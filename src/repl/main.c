@@ -38,6 +38,7 @@
 #include <lualib.h>
 
 #include "bind/bind.h"
+#include "bind/mpi.h"
 #include "bind/panel_hook.h"
 #include "ot/alloc.h"
 #include "repl/prompt.h"
@@ -1048,6 +1049,7 @@ int main(int argc, char **argv) {
   int status = lua_pcall(L, 3, 1, 0);
   int ok = lua_toboolean(L, -1);
   report(L, status);
+  if (status != LUA_OK || !ok) bind_mpi_fail(EXIT_FAILURE); /* returns in one process */
   if (status == LUA_OK && ok && enter_repl) {
     static char histbuf[PATH_MAX];
     doREPL(L, history_path(&o, histbuf, sizeof histbuf, 1), o.has_v);

@@ -299,8 +299,15 @@ int tui_panel_render(tui_grid *g, int color) {
     char it[48];
     if (P.max_iter > 0) snprintf(it, sizeof it, "%ld/%ld", P.iter, P.max_iter);
     else snprintf(it, sizeof it, "%ld", P.iter);
-    snprintf(line, sizeof line, "otlab panel: %s   iteration %s   err %s   objective %s   %.1f s%s",
-             P.kernel, it, e, ob, P.elapsed, P.paused ? "   (paused)" : "");
+    /* three spaces between the fields when they fit the width, one when
+     * not (long iteration counts on an 80- or 100-column terminal), so the
+     * "(paused)" mark at the end stays visible */
+    for (int sep = 3; sep >= 1; sep -= 2) {
+      snprintf(line, sizeof line, "otlab panel: %s%*siteration %s%*serr %s%*sobjective %s%*s%.1f s%s%s",
+               P.kernel, sep, "", it, sep, "", e, sep, "", ob, sep, "", P.elapsed,
+               P.paused ? (sep == 3 ? "   " : " ") : "", P.paused ? "(paused)" : "");
+      if ((int)strlen(line) <= W) break;
+    }
   }
   tui_grid_puts(g, 0, 0, line, 0);
   tui_grid_puts(g, 0, H - 1, "q close panel   c cancel job   p pause redraw", 0);

@@ -64,4 +64,19 @@ else
   tail -20 "$tmp/cancel.err"
   fail=1
 fi
+# a script that fails on one rank ends the whole job with status 1 (MPI_Abort),
+# instead of leaving the other rank waiting in a collective
+printf '%s\n' 'if ot.mpi.rank() == 1 then error("rank 1 fails") end' 'ot.mpi.barrier()' \
+  'print("after the barrier")' >"$tmp/fail.lua"
+timeout 120 mpirun --allow-run-as-root --oversubscribe -np 2 "$otlab" -E --no-panel "$tmp/fail.lua" \
+  >"$tmp/fail.out" 2>"$tmp/fail.err"
+rc=$?
+if [ $rc -ne 0 ] && [ $rc -ne 124 ] && ! grep -q 'after the barrier' "$tmp/fail.out" &&
+    grep -q 'rank 1: the script failed; stopping all 2 ranks' "$tmp/fail.err"; then
+  echo "ok - an error on one rank ends the job (status $rc)"
+else
+  echo "not ok - an error on one rank ends the job (status $rc; 124: it hung)"
+  tail -20 "$tmp/fail.err"
+  fail=1
+fi
 exit $fail
