@@ -68,6 +68,11 @@ int main(void) {
   CHECK("objective curve", has(s, "          objective "));
   CHECK("plan heatmap with its size", has(s, "plan (12 x 10)") && has(s, "@@"));
   free(s);
+  s = panel_text(70, 20); /* the fields close up rather than run off the edge */
+  CHECK("header at 70 columns: single spaces, nothing cut",
+        has(s, "otlab panel: sinkhorn iteration 40/40 err 0.0001 objective 0.025 0.4 s\n") ||
+        has(s, "otlab panel: sinkhorn iteration 40/40 err 0.0001 objective 0.025 0.4 s "));
+  free(s);
   s = panel_text(50, 20); /* narrow: the curves only */
   CHECK("narrow panel: curves, no heatmap", has(s, "marginal error (log)") && !strstr(s, "plan (12"));
   free(s);
