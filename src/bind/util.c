@@ -213,7 +213,9 @@ bmat *bind_checkweights(lua_State *L, int arg, const char *name, size_t n, doubl
     if (!empty) lua_pop(L, 2); /* the key and value lua_next pushed */
   }
   if (empty) {
-    w = bind_newvec(L, n, "weights"); /* uniform */
+    push_funcname(L); /* an over-budget error names the function called */
+    w = bind_newvec(L, n, lua_tostring(L, -1)); /* uniform */
+    lua_remove(L, -2);
     for (size_t i = 0; i < n; i++) w->m.data[i] = 1.0 / (double)n;
     lua_replace(L, arg);
     *sum = n ? 1.0 : 0.0;

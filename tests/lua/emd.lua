@@ -229,4 +229,16 @@ assert(ot.wasserstein_1d({1, 2}, {2}, {0.5, 0.5}, {2}, 1, {normalize = true}) ==
 fails("vector expected", ot.emd_1d, ot.zeros(2, 2), {1})
 assert(ot.emd2_1d({0}, {1}) == 1)
 
+-- default (uniform) weights over the memory budget: the error names the function
+do
+  local X, Y = ot.rand(3, 2), ot.rand(300000, 2)
+  local old = ot.mem_limit()
+  ot.mem_limit(ot.mem().used + 100000)
+  local ok, msg = pcall(ot.emd2, nil, nil, X, Y)
+  ot.mem_limit(old)
+  assert(not ok and tostring(msg):find("^ot.emd2: cannot allocate a 300000 matrix"), tostring(msg))
+  X, Y = nil, nil
+  assert(ot.emd2(nil, nil, ot.mat{{0, 1}, {1, 0}}) == 0) -- the session goes on
+end
+
 print("OK")
