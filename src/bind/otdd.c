@@ -442,7 +442,8 @@ static int otdd_label_distances(lua_State *L) {
 static const char *const distance_keys[] = {
     "inner", "outer", "debiased", "entreg", "lambda_x", "lambda_y", "diagonal_cov", "ridge",
     "maxsamples", "seed", "coupling", "min_class_size", "small_classes", "stats", "tol",
-    "max_iter", "online", "scaling", "inner_reg", "inner_maxsamples", "progress", NULL};
+    "max_iter", "online", "scaling", "inner_reg", "inner_maxsamples", "progress", "precision",
+    NULL};
 
 typedef struct outer_cfg {
   ot_otdd_outer_opts oo;
@@ -454,6 +455,8 @@ typedef struct outer_cfg {
 static void read_outer(lua_State *L, int opts, outer_cfg *c) {
   ot_otdd_outer_opts_init(&c->oo);
   c->oo.mode = optchoice(L, opts, "outer", outer_names, OT_OTDD_OUTER_SINKHORN);
+  static const char *const precisions[] = {"double", "single", NULL};
+  c->oo.single = optchoice(L, opts, "precision", precisions, 0);
   c->oo.debiased = bind_optfield_boolean(L, opts, "debiased", 1);
   c->oo.entreg = bind_optfield_number(L, opts, "entreg", 0.1);
   if (!(c->oo.entreg > 0.0) || isinf(c->oo.entreg))
@@ -664,6 +667,8 @@ static void run_distance(lua_State *L, const char *fname, const ot_otdd_stats *A
   setnum(L, "diameter", res.diameter);
   lua_pushboolean(L, res.online);
   lua_setfield(L, -2, "online");
+  lua_pushstring(L, res.single ? "single" : "double");
+  lua_setfield(L, -2, "precision");
   lua_pushstring(L, outer_names[oc->oo.mode]);
   lua_setfield(L, -2, "outer");
   lua_pushstring(L, inner_names[c->lo.inner]);

@@ -74,6 +74,29 @@ done:
   return rc;
 }
 
+int ot_gauss_factor(ot_mat F, size_t *rank, ot_mat C, double psd_tol, int *clamped,
+                    double *min_eig) {
+  size_t d = C.rows, r = 0;
+  double *buf = NULL;
+  int rc;
+  *rank = 0;
+  if (C.cols != d || F.rows != d || F.cols != d) return OT_ESHAPE;
+  if (d == 0) return OT_OK;
+  if ((rc = ot_alloc_doubles(d + 1, d, &buf))) return rc;
+  double *V = buf, *l = buf + d * d;
+  if ((rc = eig_psd(l, V, C, psd_tol, clamped, min_eig))) goto done;
+  double cut = pinv_cut(l, d);
+  for (size_t k = d; k-- > 0 && l[k] > cut; r++) {
+    double s = sqrt(l[k]);
+    double *row = F.data + r * F.ld;
+    for (size_t i = 0; i < d; i++) row[i] = s * V[i * d + k];
+  }
+  *rank = r;
+done:
+  ot_free(buf);
+  return rc;
+}
+
 /* Shape checks shared by the distance and the map. */
 static int check_pair(ot_mat C1, ot_mat C2) {
   size_t d = C1.rows;

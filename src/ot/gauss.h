@@ -57,6 +57,16 @@ int ot_gauss_sqrtm(ot_mat S, ot_mat Sinv, ot_mat C, double psd_tol, int *clamped
                    double *min_eig);
 
 /*
+ * Low-rank factor of the PSD matrix C (d x d): the first *rank rows of F
+ * (d x d) hold sqrt(l_k) v_k^T for the eigenpairs (l_k, v_k) of C with l_k
+ * above the rounding level d * DBL_EPSILON * max l (largest first), so
+ * that F^T F = C up to that level; the other rows are left as they are.
+ * PSD check, *clamped and *min_eig as ot_gauss_sqrtm.
+ */
+int ot_gauss_factor(ot_mat F, size_t *rank, ot_mat C, double psd_tol, int *clamped,
+                    double *min_eig);
+
+/*
  * *w2sq = the squared Bures-Wasserstein distance between N(m1, C1) and
  * N(m2, C2) (m1, m2: d doubles; C1, C2: d x d), clamped at 0 against
  * rounding.  opts NULL = defaults; info may be NULL.

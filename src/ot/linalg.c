@@ -35,6 +35,19 @@ int ot_gemm(ot_mat C, double alpha, ot_mat A, int ta, ot_mat B, int tb, double b
   return OT_OK;
 }
 
+int ot_sgemm_nt(float *C, size_t ldc, float alpha, const float *A, size_t lda, const float *B,
+                size_t ldb, size_t m, size_t n, size_t k) {
+  if (m == 0 || n == 0) return OT_OK;
+  if (ldc < n || lda < k || ldb < k) return OT_ESHAPE;
+  if (k == 0) {
+    for (size_t i = 0; i < m; i++) memset(C + i * ldc, 0, n * sizeof(float));
+    return OT_OK;
+  }
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)n, (int)k, alpha, A, (int)lda,
+              B, (int)ldb, 0.0f, C, (int)ldc);
+  return OT_OK;
+}
+
 int ot_gemv(ot_mat y, double alpha, ot_mat A, int ta, ot_mat x, double beta) {
   size_t m = ta ? A.cols : A.rows, n = ta ? A.rows : A.cols;
   if (!is_vector(x) || !is_vector(y) || vec_len(x) != n || vec_len(y) != m) return OT_ESHAPE;

@@ -12,6 +12,12 @@
 
 /* C = alpha * op(A) * op(B) + beta * C, op = transpose when ta/tb != 0. */
 int ot_gemm(ot_mat C, double alpha, ot_mat A, int ta, ot_mat B, int tb, double beta);
+/*
+ * Single precision C = alpha * A B^T (A: m x k, B: n x k, C: m x n; row
+ * strides lda, ldb, ldc), for callers that trade accuracy for speed.
+ */
+int ot_sgemm_nt(float *C, size_t ldc, float alpha, const float *A, size_t lda, const float *B,
+                size_t ldb, size_t m, size_t n, size_t k);
 /* y = alpha * op(A) * x + beta * y; x and y are vectors (n x 1 or 1 x n). */
 int ot_gemv(ot_mat y, double alpha, ot_mat A, int ta, ot_mat x, double beta);
 /* Dot product of two contiguous vectors of length n. */

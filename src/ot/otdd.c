@@ -87,6 +87,8 @@ void ot_otdd_stats_free(ot_otdd_stats *st) {
   ot_free(st->means);
   ot_free(st->covs);
   ot_free(st->sqrts);
+  ot_free(st->factors);
+  ot_free(st->ranks);
   ot_free(st->traces);
   memset(st, 0, sizeof *st);
 }
@@ -135,7 +137,11 @@ static int compute_moments(ot_otdd_stats *st, ot_mat X) {
 
   size_t per = st->diagonal ? d : d * d;
   if (!st->covs && (rc = ot_alloc_doubles(C, per, &st->covs))) goto done;
-  if (!st->sqrts && (rc = ot_alloc_doubles(C, per, &st->sqrts))) goto done;
+  if (st->diagonal && !st->sqrts && (rc = ot_alloc_doubles(C, d, &st->sqrts))) goto done;
+  if (!st->diagonal && !st->factors &&
+      ((rc = ot_alloc_doubles(C, d * d, &st->factors)) ||
+       (rc = ot_malloc(C * sizeof *st->ranks, &st->ranks))))
+    goto done;
   if (!st->traces && (rc = ot_alloc_doubles(C, 1, &st->traces))) goto done;
   st->clamped = 0;
   st->min_eig = INFINITY;
@@ -202,7 +208,7 @@ static int compute_moments(ot_otdd_stats *st, ot_mat X) {
     st->traces[k] = tr;
   }
 
-  /* Square roots, classes in parallel. */
+  /* Factors, classes in parallel. */
   {
     int saved = ot_blas_threads(), bad = OT_OK, clamped = 0;
     double min_eig = INFINITY;
@@ -211,8 +217,8 @@ static int compute_moments(ot_otdd_stats *st, ot_mat X) {
     for (size_t k = 0; k < C; k++) {
       int cl = 0, r;
       double me = INFINITY;
-      r = ot_gauss_sqrtm(ot_mat_view(st->sqrts + k * d * d, d, d), (ot_mat){d, d, d, NULL},
-                         ot_mat_view(st->covs + k * d * d, d, d), st->psd_tol, &cl, &me);
+      r = ot_gauss_factor(ot_mat_view(st->factors + k * d * d, d, d), &st->ranks[k],
+                          ot_mat_view(st->covs + k * d * d, d, d), st->psd_tol, &cl, &me);
       clamped += cl;
       if (me < min_eig) min_eig = me;
       if (r) {
@@ -333,26 +339,26 @@ static double sqdist(const double *a, const double *b, size_t d) {
 }
 
 /*
- * Bures cross term tr((S1 C2 S1)^(1/2)) for full statistics; U, V, w are
- * d x d, d x d, d scratch.  BLAS is single-threaded in the caller's region.
+ * Bures cross term tr((C1^(1/2) C2 C1^(1/2))^(1/2)) for full statistics,
+ * from the factors (F^T F = C, ranks r1, r2): the nuclear norm of
+ * G = F2 F1^T (r2 x r1), i.e. the sum of the square roots of the
+ * eigenvalues of the smaller of G G^T and G^T G.  G, M, w are d x d, d x d,
+ * d scratch.  BLAS is single-threaded in the caller's region.
  */
-static int bures_cross(double *out, const double *S1, const double *C2, size_t d, double *U,
-                       double *V, double *w, double psd_tol) {
+static int bures_cross(double *out, const double *F1, size_t r1, const double *F2, size_t r2,
+                       size_t d, double *G, double *M, double *w) {
   int rc;
-  if ((rc = ot_gemm(ot_mat_view(U, d, d), 1.0, ot_mat_view((double *)S1, d, d), 0,
-                    ot_mat_view((double *)C2, d, d), 0, 0.0)))
+  *out = 0.0;
+  if (r1 == 0 || r2 == 0) return OT_OK;
+  size_t r = r1 < r2 ? r1 : r2;
+  ot_mat Gm = ot_mat_view(G, r2, r1);
+  if ((rc = ot_gemm(Gm, 1.0, ot_mat_view((double *)F2, r2, d), 0,
+                    ot_mat_view((double *)F1, r1, d), 1, 0.0)) ||
+      (rc = ot_syrk(ot_mat_view(M, r, r), 1.0, Gm, r2 > r1, 0.0)) ||
+      (rc = ot_eigh(ot_mat_view(w, r, 1), (ot_mat){r, r, r, NULL}, ot_mat_view(M, r, r))))
     return rc;
-  if ((rc = ot_gemm(ot_mat_view(V, d, d), 1.0, ot_mat_view(U, d, d), 0,
-                    ot_mat_view((double *)S1, d, d), 0, 0.0)))
-    return rc;
-  for (size_t i = 0; i < d; i++)
-    for (size_t j = 0; j < i; j++) V[i * d + j] = V[j * d + i] = 0.5 * (V[i * d + j] + V[j * d + i]);
-  if ((rc = ot_eigh(ot_mat_view(w, d, 1), (ot_mat){d, d, d, NULL}, ot_mat_view(V, d, d))))
-    return rc;
-  double big = fmax(fabs(w[0]), fabs(w[d - 1])), s = 0.0;
-  (void)psd_tol;
-  (void)big;
-  for (size_t k = 0; k < d; k++) s += w[k] > 0.0 ? sqrt(w[k]) : 0.0;
+  double s = 0.0;
+  for (size_t k = 0; k < r; k++) s += w[k] > 0.0 ? sqrt(w[k]) : 0.0;
   *out = s;
   return OT_OK;
 }
@@ -479,8 +485,8 @@ static int labels_run(ot_jobs *jobs, size_t first, size_t stride) {
           w = sqdist(mi, mj, d) + sqdist(A->sqrts + i * d, B->sqrts + j * d, d);
         } else {
           double *U = lc->scratch + (size_t)THREAD_ID() * (2 * d * d + d), cross = 0.0;
-          r = bures_cross(&cross, A->sqrts + i * d * d, B->covs + j * d * d, d, U, U + d * d,
-                          U + 2 * d * d, A->psd_tol);
+          r = bures_cross(&cross, A->factors + i * d * d, A->ranks[i], B->factors + j * d * d,
+                          B->ranks[j], d, U, U + d * d, U + 2 * d * d);
           w = sqdist(mi, mj, d) + A->traces[i] + B->traces[j] - 2.0 * cross;
         }
         break;
@@ -590,6 +596,8 @@ typedef struct side {
   const size_t *cstart; /* when rows are sorted by class: class k is rows
                            [cstart[k], cstart[k+1]); NULL otherwise */
   size_t ncls;
+  const float *Xf; /* single precision: the rows centred at the mean of both clouds,
+                      in float (sq then holds their squared norms); NULL: double */
 } side;
 
 /* One cost block: rows of r against columns of c. */
@@ -603,6 +611,7 @@ typedef struct blk {
 typedef struct ctx {
   double lx, ly;
   double *tile;        /* online scratch: tile_rows x (max columns) */
+  float *ftile;        /* single precision: the GEMM's tile before the norms are added */
   size_t tile_rows;
   double *h;           /* column scratch (max(n, m)) */
   ot_progress_fn progress;
@@ -636,7 +645,13 @@ static int cost_range(const ctx *x, const blk *b, size_t i0, size_t ni, size_t j
   size_t d = r->X.cols;
   int rc;
   double lx = x->lx, hy = 0.5 * x->ly;
-  if (lx != 0.0) {
+  const float *ft = NULL;
+  if (lx != 0.0 && r->Xf && c->Xf) {
+    /* single: -x.y in float, read back below while the norms are added */
+    if ((rc = ot_sgemm_nt(x->ftile, nj, 1.0f, r->Xf + i0 * d, d, c->Xf + j0 * d, d, ni, nj, d)))
+      return rc;
+    ft = x->ftile;
+  } else if (lx != 0.0) {
     if ((rc = ot_gemm(ot_mat_view(out, ni, nj), -lx, ot_mat_block(r->X, i0, 0, ni, d), 0,
                       ot_mat_block(c->X, j0, 0, nj, d), 1, 0.0)))
       return rc;
@@ -649,6 +664,10 @@ static int cost_range(const ctx *x, const blk *b, size_t i0, size_t ni, size_t j
     const double *wr = (hy != 0.0 && b->W.data) ? b->W.data + (size_t)r->c[i0 + ii] * b->W.ld : NULL;
     const double *sq = c->sq + j0;
     const int *cc = c->c + j0;
+    if (ft) {
+      const float *fr = ft + ii * nj;
+      for (size_t j = 0; j < nj; j++) o[j] = -lx * (double)fr[j];
+    }
     for (size_t j = 0; j < nj; j++) {
       double v = o[j] + si + 0.5 * lx * sq[j];
       if (v < 0.0) v = 0.0;
@@ -671,6 +690,48 @@ static int fill_dense(const ctx *x, blk *b) {
     int rc = cost_rows(x, b, i0, ni, b->dense + i0 * m);
     if (rc) return rc;
   }
+  return OT_OK;
+}
+
+/*
+ * Single precision feature costs: float copies of both clouds centred at
+ * the mean of all their rows (distances do not change; the inner products
+ * shrink, and with them the float rounding), and sq replaced by the squared
+ * norms of the float rows (in double) so that the cost is that of the
+ * rounded points.  *store owns the copies; x->ftile gets `rows` x `cols`
+ * floats of GEMM scratch.
+ */
+static int make_single(ctx *x, side *A, side *B, size_t rows, size_t cols, float **store) {
+  size_t n = A->n, m = B->n, d = A->X.cols, bytes;
+  double *mu = NULL;
+  int rc;
+  if ((rc = ot_mem_size(n + m, d, sizeof(float), &bytes)) || (rc = ot_malloc(bytes, store)))
+    return rc;
+  if ((rc = ot_mem_size(rows, cols, sizeof(float), &bytes)) ||
+      (rc = ot_malloc(bytes, &x->ftile)) || (rc = ot_alloc_doubles(d, 1, &mu)))
+    return rc;
+  float *xf = *store, *yf = xf + n * d;
+  for (size_t k = 0; k < d; k++) mu[k] = 0.0;
+  for (size_t i = 0; i < n; i++)
+    for (size_t k = 0; k < d; k++) mu[k] += OT_AT(A->X, i, k);
+  for (size_t j = 0; j < m; j++)
+    for (size_t k = 0; k < d; k++) mu[k] += OT_AT(B->X, j, k);
+  for (size_t k = 0; k < d; k++) mu[k] /= (double)(n + m);
+  const side *sd[2] = {A, B};
+  float *dst[2] = {xf, yf};
+  for (int t = 0; t < 2; t++)
+    for (size_t i = 0; i < sd[t]->n; i++) {
+      float *row = dst[t] + i * d;
+      double s2 = 0.0;
+      for (size_t k = 0; k < d; k++) {
+        row[k] = (float)(OT_AT(sd[t]->X, i, k) - mu[k]);
+        s2 += (double)row[k] * (double)row[k];
+      }
+      sd[t]->sq[i] = s2;
+    }
+  A->Xf = xf;
+  B->Xf = yf;
+  ot_free(mu);
   return OT_OK;
 }
 
@@ -1115,6 +1176,7 @@ static int outer_impl(const ot_otdd_problem *p, const ot_otdd_outer_opts *o, ot_
   double *buf = NULL, *dense = NULL, *Cexact = NULL;
   size_t *tpi = NULL, *tpj = NULL;
   double *tmass = NULL;
+  float *fstore = NULL;
   int rc = OT_OK;
   double t0 = ot_clock();
 
@@ -1181,6 +1243,7 @@ static int outer_impl(const ot_otdd_problem *p, const ot_otdd_outer_opts *o, ot_
   size_t *cs1 = NULL, *cs2 = NULL;
   A.X = p->X1; A.c = p->c1; A.n = n;
   A.cstart = B.cstart = NULL;
+  A.Xf = B.Xf = NULL;
   A.ncls = B.ncls = 0;
   B.X = p->X2; B.c = p->c2; B.n = m;
   for (size_t i = 0; i < n; i++) wa[i] = p->a ? p->a[i] : 1.0 / (double)n;
@@ -1227,7 +1290,10 @@ static int outer_impl(const ot_otdd_problem *p, const ot_otdd_outer_opts *o, ot_
   yy = (blk){&B, &B, p->W22, NULL};
 
   /* ---- exact: network simplex on the dense cross block -------------------- */
+  const int single = o->single && o->lambda_x != 0.0;
+  res->single = single;
   if (o->mode == OT_OTDD_OUTER_EXACT) {
+    if (single && (rc = make_single(&x, &A, &B, 256, m, &fstore))) goto done_w;
     if ((rc = ot_alloc_doubles(n, m, &Cexact))) goto done_w;
     xy.dense = Cexact;
     if ((rc = fill_dense(&x, &xy))) goto done_w;
@@ -1277,6 +1343,10 @@ static int outer_impl(const ot_otdd_problem *p, const ot_otdd_outer_opts *o, ot_
       online = ot_mem_size(cells, sizeof(double), 1, &bytes) || bytes > o->dense_limit;
     }
     res->online = online;
+    size_t tr = o->tile_rows ? o->tile_rows : TILE_DOUBLES / nm;
+    if (tr < 16 && !o->tile_rows) tr = 16;
+    if (tr > nm) tr = nm;
+    if (single && (rc = make_single(&x, &A, &B, online ? tr : 256, nm, &fstore))) goto done_w;
     if (!online) {
       if ((rc = ot_alloc_doubles(cells, 1, &dense))) goto done_w;
       xy.dense = dense;
@@ -1288,9 +1358,6 @@ static int outer_impl(const ot_otdd_problem *p, const ot_otdd_outer_opts *o, ot_
       if ((rc = fill_dense(&x, &xy)) || (rc = fill_dense(&x, &yx))) goto done_w;
       if (debiased && ((rc = fill_dense(&x, &xx)) || (rc = fill_dense(&x, &yy)))) goto done_w;
     } else {
-      size_t tr = o->tile_rows ? o->tile_rows : TILE_DOUBLES / nm;
-      if (tr < 16 && !o->tile_rows) tr = 16;
-      if (tr > nm) tr = nm;
       x.tile_rows = tr;
       if ((rc = ot_alloc_doubles(tr, nm, &x.tile))) goto done_w;
       if ((rc = ot_alloc_doubles((size_t)NTHREADS() + 3, nm, &x.accM))) goto done_w;
@@ -1500,6 +1567,8 @@ done:
   ot_free(Cexact);
   ot_free(dense);
   ot_free(x.tile);
+  ot_free(x.ftile);
+  ot_free(fstore);
   ot_free(x.accM);
   ot_free(buf);
   res->time = ot_clock() - t0;
@@ -1537,6 +1606,7 @@ static int plan_online(const ot_otdd_problem *p, const ot_otdd_outer_opts *o, co
                        const double *g, ot_mat P) {
   size_t n = p->X1.rows, m = p->X2.rows, C1 = 0, C2 = 0;
   double *buf = NULL, *tile = NULL, *W21 = NULL;
+  float *fstore = NULL;
   int rc;
   for (size_t i = 0; i < n; i++) C1 = (size_t)p->c1[i] + 1 > C1 ? (size_t)p->c1[i] + 1 : C1;
   for (size_t j = 0; j < m; j++) C2 = (size_t)p->c2[j] + 1 > C2 ? (size_t)p->c2[j] + 1 : C2;
@@ -1546,8 +1616,8 @@ static int plan_online(const ot_otdd_problem *p, const ot_otdd_outer_opts *o, co
   if (tr < 16) tr = 16;
   if (tr > n) tr = n;
   if ((rc = ot_alloc_doubles(tr, m, &tile))) goto done;
-  side A = {p->X1, p->c1, n, NULL, buf, buf + n, NULL, 0};
-  side B = {p->X2, p->c2, m, NULL, buf + 2 * n, buf + 2 * n + m, NULL, 0};
+  side A = {p->X1, p->c1, n, NULL, buf, buf + n, NULL, 0, NULL};
+  side B = {p->X2, p->c2, m, NULL, buf + 2 * n, buf + 2 * n + m, NULL, 0, NULL};
   double *wa = buf, *wb = buf + 2 * n;
   for (size_t i = 0; i < n; i++) wa[i] = p->a ? p->a[i] : 1.0 / (double)n;
   for (size_t j = 0; j < m; j++) wb[j] = p->b ? p->b[j] : 1.0 / (double)m;
@@ -1564,7 +1634,12 @@ static int plan_online(const ot_otdd_problem *p, const ot_otdd_outer_opts *o, co
   x.tile = tile;
   x.tile_rows = tr;
   blk b = {&A, &B, p->W12, NULL};
+  if (o->single && o->lambda_x != 0.0 && (rc = make_single(&x, &A, &B, tr, m, &fstore)))
+    goto done_x;
   rc = write_plan(&x, &b, f, g, o->entreg, P);
+done_x:
+  ot_free(x.ftile);
+  ot_free(fstore);
 done:
   ot_free(buf);
   ot_free(tile);
@@ -1675,7 +1750,7 @@ int ot_otdd_barycentric(ot_mat T, double *softmin_out, ot_mat X1, const int *c1,
     return OT_EINVAL;
   if (n == 0 || m == 0) return OT_EINVAL;
   if (lambda_y != 0.0 && !W.data) return OT_ESHAPE;
-  side A = {X1, c1, n, NULL, NULL, NULL, NULL, 0}, B = {X2, c2, m, NULL, NULL, NULL, NULL, 0};
+  side A = {X1, c1, n, NULL, NULL, NULL, NULL, 0, NULL}, B = {X2, c2, m, NULL, NULL, NULL, NULL, 0, NULL};
   ctx x;
   memset(&x, 0, sizeof x);
   x.lx = lambda_x;

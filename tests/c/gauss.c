@@ -135,6 +135,30 @@ static void test_map_and_sqrtm(void) {
   }
   CHECK("T(m1) = m2 (1e-12)", em <= 1e-12);
   CHECK("A symmetric", asym == 0.0);
+  /* factor: F^T F = C with the rank of C (here C1 projected on 3 directions: rank 3) */
+  {
+    double P[D * D], Cr[D * D], F[D * D], G[D * D];
+    for (size_t i = 0; i < D * D; i++) P[i] = 0.0;
+    for (size_t i = 0; i < 3 && i < D; i++) P[i * D + i] = 1.0; /* diag(1,1,1,0,...) */
+    ot_gemm(ot_mat_view(G, D, D), 1.0, ot_mat_view(P, D, D), 0, C1m, 0, 0.0);
+    ot_gemm(ot_mat_view(Cr, D, D), 1.0, ot_mat_view(G, D, D), 0, ot_mat_view(P, D, D), 0, 0.0);
+    size_t rank = 99;
+    CHECK("factor status", ot_gauss_factor(ot_mat_view(F, D, D), &rank, ot_mat_view(Cr, D, D),
+                                           1e-10, NULL, NULL) == OT_OK);
+    CHECK("factor rank 3", rank == 3);
+    ot_gemm(ot_mat_view(G, D, D), 1.0, ot_mat_view(F, rank, D), 1, ot_mat_view(F, rank, D), 0,
+            0.0);
+    double ef = 0.0, big = 0.0;
+    for (size_t i = 0; i < D * D; i++) {
+      ef = fmax(ef, fabs(G[i] - Cr[i]));
+      big = fmax(big, fabs(Cr[i]));
+    }
+    CHECK("F^T F = C (1e-13 relative)", ef <= 1e-13 * big);
+    double neg[4] = {1, 0, 0, -1};
+    CHECK("factor refuses a non-PSD matrix",
+          ot_gauss_factor(ot_mat_view(F, 2, 2), &rank, ot_mat_view(neg, 2, 2), 1e-10, NULL, NULL) ==
+              OT_EINVAL);
+  }
   /* sqrtm: S S = C and S^+ S = I for SPD C */
   double S[D * D], Si[D * D];
   ot_mat Sm = ot_mat_view(S, D, D), Sim = ot_mat_view(Si, D, D);

@@ -49,6 +49,8 @@ static size_t digits_split(double **X, double **y, double lo, double hi, size_t 
 }
 
 static double g_entreg = 0.1;
+/* precision and cost form of otdd_value's outer problem */
+static int g_single = 0, g_online = -1;
 
 /* OTDD between two labelled clouds with the given modes (stats computed here). */
 static int otdd_value(double *v, ot_mat X1, const double *y1, ot_mat X2, const double *y2,
@@ -70,6 +72,8 @@ static int otdd_value(double *v, ot_mat X1, const double *y1, ot_mat X2, const d
   oo.debiased = debiased;
   if (A.n < 200) oo.tol = 1e-10; /* small problems: converge fully */
   oo.entreg = g_entreg;
+  oo.single = g_single;
+  oo.online = g_online;
   rc = ot_otdd_distance(v, &A, &B, &lo, &oo, (ot_mat){0}, (ot_mat){0}, (ot_mat){0}, NULL,
                         res ? res : &r);
   ot_otdd_stats_free(&A);
@@ -148,6 +152,39 @@ static void test_bures_closed_forms(void) {
   CHECK_NEAR("gaussian = ot_gauss_bures", W[1], bw, 1e-9 * (1 + bw));
   ot_otdd_stats_free(&S);
 
+  /* Rank-deficient, rotated classes (the label distances use low-rank
+     factors of the covariances): in 6-D, class 0 = Q(+-2 e1), Q(+-e2),
+     class 1 = Q(+-3 e1), Q(+-1.5 e3) + t with Q a reflection, so that
+     cov0 = Q diag(8/3, 2/3, 0, 0, 0, 0) Q^T, cov1 = Q diag(6, 0, 3/2, 0, 0, 0) Q^T
+     commute and W = |t|^2 + (sqrt(8/3) - sqrt 6)^2 + 2/3 + 3/2. */
+  {
+    enum { DR = 6 };
+    double v[DR] = {0.3, -1.1, 0.7, 0.2, 0.9, -0.4}, vv = 0.0, t[DR] = {1, -2, 0.5, 0, 3, 1};
+    for (int k = 0; k < DR; k++) vv += v[k] * v[k];
+    double pts[8][DR], yr[8], Xr[8 * DR], Wr[4], tt = 0.0;
+    double amp[8] = {2, -2, 1, -1, 3, -3, 1.5, -1.5};
+    int axis[8] = {0, 0, 1, 1, 0, 0, 2, 2};
+    for (int i = 0; i < 8; i++) {
+      for (int k = 0; k < DR; k++) pts[i][k] = 0.0;
+      pts[i][axis[i]] = amp[i];
+      double dot = 0.0;
+      for (int k = 0; k < DR; k++) dot += v[k] * pts[i][k];
+      for (int k = 0; k < DR; k++)
+        Xr[i * DR + k] = pts[i][k] - 2.0 * dot / vv * v[k] + (i >= 4 ? t[k] : 0.0);
+      yr[i] = i >= 4;
+    }
+    for (int k = 0; k < DR; k++) tt += t[k] * t[k];
+    double want_r = tt + pow(sqrt(8.0 / 3.0) - sqrt(6.0), 2) + 2.0 / 3.0 + 1.5;
+    ot_otdd_stats SR;
+    CHECK("stats rank-deficient", ot_otdd_stats_compute(&SR, ot_mat_view(Xr, 8, DR), yr, NULL) ==
+                                      OT_OK);
+    CHECK("factor ranks 2 and 2", SR.ranks[0] == 2 && SR.ranks[1] == 2);
+    CHECK("label distances rank-deficient",
+          ot_otdd_label_distances(ot_mat_view(Wr, 2, 2), &SR, &SR, &lo) == OT_OK);
+    CHECK_NEAR("rank-deficient Bures closed form (1e-12)", Wr[1], want_r, 1e-12 * want_r);
+    ot_otdd_stats_free(&SR);
+  }
+
   /* Diagonal mode: sum (sqrt v - sqrt v')^2. */
   ot_otdd_stats_opts so;
   ot_otdd_stats_opts_init(&so);
@@ -169,6 +206,21 @@ static void test_reference_values(void) {
   CHECK("compat runs", rc == OT_OK);
   CHECK_NEAR("compat = the peer's 1288.2826", v, 1288.2826, 1e-4 * 1288.2826);
   printf("compat %.6f (%ld stages, %.3f s)\n", v, res.iterations, res.time);
+  /* single precision inner products: close to double; dense and online tiles agree */
+  double vs, vo;
+  g_single = 1;
+  rc = otdd_value(&vs, ot_mat_view(X1, n, d), y1, ot_mat_view(X2, m, d), y2,
+                  OT_OTDD_INNER_GAUSSIAN, OT_OTDD_OUTER_COMPAT, 1, &res);
+  CHECK("single runs, reported", rc == OT_OK && res.single == 1 && res.online == 0);
+  CHECK_NEAR("single = double (1e-6 relative)", vs, v, 1e-6 * v);
+  g_online = 1;
+  rc = otdd_value(&vo, ot_mat_view(X1, n, d), y1, ot_mat_view(X2, m, d), y2,
+                  OT_OTDD_INNER_GAUSSIAN, OT_OTDD_OUTER_COMPAT, 1, &res);
+  g_single = 0;
+  g_online = -1;
+  CHECK("single online runs", rc == OT_OK && res.single == 1 && res.online == 1);
+  CHECK_NEAR("single online = single dense (1e-7 relative)", vo, vs, 1e-7 * vs);
+  printf("single %.6f (online %.6f; double - single %.2g)\n", vs, vo, v - vs);
   rc = otdd_value(&v, ot_mat_view(X1, n, d), y1, ot_mat_view(X2, m, d), y2,
                   OT_OTDD_INNER_GAUSSIAN, OT_OTDD_OUTER_EXACT, 0, &res);
   CHECK("exact runs", rc == OT_OK && res.status == OT_OTDD_CONVERGED);

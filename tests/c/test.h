@@ -47,7 +47,7 @@ static int test_passed, test_failed;
   do {                                                                          \
     size_t base_ = ot_mem_used();                                               \
     int ok_ = 1, done_ = 0;                                                     \
-    for (long nth_ = 1; nth_ < 100 && !done_; nth_++) {                         \
+    for (long nth_ = 1; nth_ < 200 && !done_; nth_++) {                         \
       ot_mem_fail_after(nth_);                                                  \
       int rc_ = (call);                                                         \
       ot_mem_fail_after(0);                                                     \

@@ -18,6 +18,18 @@ assert(S.n == 901 and T.n == 896)
 local v, info = ot.otdd.distance(S, T, {outer = "compat"})
 near(v, 1288.2826, 1e-4 * 1288.2826, "compat")
 assert(info.status == "schedule_completed" and info.debiased and info.outer == "compat")
+assert(info.precision == "double")
+-- precision = "single": float inner products on centred clouds, within 1e-6
+-- relative of double; dense and online tiles agree closely
+local vs, is = ot.otdd.distance(S, T, {outer = "compat", precision = "single"})
+assert(is.precision == "single" and not is.online)
+near(vs, v, 1e-6 * v, "single precision")
+local vso, iso = ot.otdd.distance(S, T, {outer = "compat", precision = "single", online = true})
+assert(iso.online and iso.precision == "single")
+near(vso, vs, 1e-7 * vs, "single precision, online")
+local okp, errp = pcall(ot.otdd.distance, S, T, {precision = "half"})
+assert(not okp and errp:find("ot.otdd.distance: bad argument #3 'opts'", 1, true)
+       and errp:find("option 'precision' must be one of double, single, got 'half'", 1, true), errp)
 local W = info.label_distances
 assert(W:shape() == 5 and select(2, W:shape()) == 5)
 assert(info.class_names1[1] == "0" and info.class_names2[5] == "9")
