@@ -15,6 +15,8 @@
 --   fashion 784      Fashion-MNIST train[1..N] vs test[1..N], N = 10^4,
 --                    d = 784 (pixels / 255), compat schedule, online tiles
 --                    (no N x N matrix); one run; peak memory reported
+--   fashion single   the same with precision = "single" (float GEMM of the
+--                    feature inner products), its difference to double
 -- The peer (microsoft/otdd: PyTorch + geomloss) is not installable here (no
 -- PyPI): its 3-4 s for the digits call are QUOTED from specs/otdd.md, not
 -- measured by this script.
@@ -105,3 +107,22 @@ out(string.format("  online tiles: %s; stages %d; peak counted memory %s (data %
                   mib(before.used), rss_peak()))
 out(string.format("  an N x N cost block would be %s per block (4 blocks for the debiased form)\n",
                   mib(8 * N * N)))
+
+-- the same in single precision (float GEMM of the feature inner products)
+inf.f, inf.g = nil, nil
+collectgarbage()
+collectgarbage()
+last = 0
+local vs, ins = ot.otdd.distance(F1, F2, {outer = "compat", precision = "single",
+                                          progress = function(p)
+  if p.elapsed - last > 30 then
+    last = p.elapsed
+    out(string.format("  ... %s iter %d, %.0f s\n", p.kernel, p.iter, p.elapsed))
+  end
+end})
+local after2 = ot.mem()
+row("fashion single", vs, ins)
+out(string.format("  precision %s: value - double = %.3g (%.2g relative); outer %.2fx faster; "
+                  .. "session peak counted memory %s, process peak RSS %s\n", ins.precision,
+                  vs - vf, math.abs(vs - vf) / math.abs(vf), inf.time_outer / ins.time_outer,
+                  mib(after2.peak), rss_peak()))

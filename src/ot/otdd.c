@@ -620,8 +620,11 @@ typedef struct ctx {
   double t0, last;
   long iter, max_iter;
   double err, obj;
-  double *accM, *accS, *accW, *hr; /* online sweeps: accumulators (max(n, m) each),
-                                      per-thread rows (threads x max(n, m)), row potentials */
+  double *hr;          /* online sweeps: row values (max(n, m)) */
+  double *bscr;        /* online sweeps: per-thread scratch (see sweep_blocks) */
+  float *bfscr;        /* and its single precision GEMM blocks (NULL: double) */
+  size_t bper;         /* doubles of scratch per thread */
+  int nthr;            /* threads the scratch was made for */
 } ctx;
 
 /* Report progress when due (or forced); non-zero: canceled. */
@@ -640,7 +643,7 @@ static int report(ctx *x, int force) {
  * the label lookup (OpenMP over rows).
  */
 static int cost_range(const ctx *x, const blk *b, size_t i0, size_t ni, size_t j0, size_t nj,
-                      double *out) {
+                      double *out, float *fscr) {
   const side *r = b->r, *c = b->c;
   size_t d = r->X.cols;
   int rc;
@@ -648,9 +651,9 @@ static int cost_range(const ctx *x, const blk *b, size_t i0, size_t ni, size_t j
   const float *ft = NULL;
   if (lx != 0.0 && r->Xf && c->Xf) {
     /* single: -x.y in float, read back below while the norms are added */
-    if ((rc = ot_sgemm_nt(x->ftile, nj, 1.0f, r->Xf + i0 * d, d, c->Xf + j0 * d, d, ni, nj, d)))
+    if ((rc = ot_sgemm_nt(fscr, nj, 1.0f, r->Xf + i0 * d, d, c->Xf + j0 * d, d, ni, nj, d)))
       return rc;
-    ft = x->ftile;
+    ft = fscr;
   } else if (lx != 0.0) {
     if ((rc = ot_gemm(ot_mat_view(out, ni, nj), -lx, ot_mat_block(r->X, i0, 0, ni, d), 0,
                       ot_mat_block(c->X, j0, 0, nj, d), 1, 0.0)))
@@ -679,7 +682,7 @@ static int cost_range(const ctx *x, const blk *b, size_t i0, size_t ni, size_t j
 
 /* Costs of rows [i0, i0 + ni) of block b against all its columns (ni x m). */
 static int cost_rows(const ctx *x, const blk *b, size_t i0, size_t ni, double *out) {
-  return cost_range(x, b, i0, ni, 0, b->c->n, out);
+  return cost_range(x, b, i0, ni, 0, b->c->n, out, x->ftile);
 }
 
 /* Fill the dense cache of block b (r->n x c->n). */
@@ -757,6 +760,9 @@ static double row_cls(const double *h, const double *c, const side *cs, double s
   return -eps * (big + log(sum));
 }
 
+static int sweep_blocks(ctx *x, const blk *b, const double *h, const double *hr, double s,
+                        double *Lr, double *Lc, int sym);
+
 static int softmin_cls(ctx *x, const blk *b, const double *g, double eps, double *out,
                        const double *prev, double *Lc) {
   size_t n = b->r->n, m = b->c->n;
@@ -767,6 +773,12 @@ static int softmin_cls(ctx *x, const blk *b, const double *g, double eps, double
     for (size_t i = 0; i < n; i++)
       out[i] = Lc ? row_cls(h, b->dense + i * m, b->c, s, eps, Lc + i * b->c->ncls)
                   : -eps * ot_vexp_lse(h, b->dense + i * m, m, s, prev ? -prev[i] : NAN);
+    return OT_OK;
+  }
+  if (!Lc && x->bscr) { /* the blocked sweep, rows only */
+    int rc = sweep_blocks(x, b, h, NULL, s, out, NULL, 0);
+    if (rc) return rc;
+    for (size_t i = 0; i < n; i++) out[i] *= -eps;
     return OT_OK;
   }
   size_t step = x->tile_rows;
@@ -807,107 +819,163 @@ static void acc_merge(double *M, double *S, double L) {
 }
 
 /*
- * Column accumulation of a tile t (ni x nj, row stride ld) into (M, S) of
- * the nj columns: adds exp(v_ij) with v_ij = (hr[i] - t_ij) s to column j.
- * Per column chunk (OpenMP): the chunk's maxima over the tile first, then
- * the shifted exponentials (vectorized).  w: nthreads x nj scratch.
+ * Column accumulation of a block t (ni x nj, row stride ld) into (M, S) of
+ * its nj columns: adds exp(v_ij) with v_ij = (hr[i] - t_ij) s to column j.
+ * The block's maxima per column first, then the shifted exponentials
+ * (vectorized); mx: nj doubles of scratch.
  */
 static void col_accumulate(const double *t, size_t ld, size_t ni, size_t nj, const double *hr,
-                           double s, double *M, double *S, double *w) {
-  int nt = NTHREADS();
-  size_t chunk = (nj + (size_t)nt - 1) / (size_t)nt;
-  if (chunk < 256) chunk = 256;
-#pragma omp parallel for schedule(static) if (ni * nj > 20000)
-  for (size_t j0 = 0; j0 < nj; j0 += chunk) {
-    size_t len = nj - j0 < chunk ? nj - j0 : chunk;
-    double *buf = w + (size_t)THREAD_ID() * nj;
-    double *mx = buf;
-    for (size_t j = 0; j < len; j++) mx[j] = -INFINITY;
-    for (size_t ii = 0; ii < ni; ii++) {
-      const double *tr = t + ii * ld + j0;
-      double h = hr[ii];
-      for (size_t j = 0; j < len; j++) {
-        double v = (h - tr[j]) * s;
-        mx[j] = v > mx[j] ? v : mx[j];
-      }
+                           double s, double *M, double *S, double *mx) {
+  for (size_t j = 0; j < nj; j++) mx[j] = -INFINITY;
+  for (size_t ii = 0; ii < ni; ii++) {
+    const double *tr = t + ii * ld;
+    double h = hr[ii];
+    for (size_t j = 0; j < nj; j++) {
+      double v = (h - tr[j]) * s;
+      mx[j] = v > mx[j] ? v : mx[j];
     }
-    for (size_t j = 0; j < len; j++) {
-      double nm = mx[j] > M[j0 + j] ? mx[j] : M[j0 + j];
-      if (nm == -INFINITY) continue;
-      S[j0 + j] = M[j0 + j] == -INFINITY ? 0.0 : S[j0 + j] * exp(M[j0 + j] - nm);
-      M[j0 + j] = nm;
-    }
-    for (size_t ii = 0; ii < ni; ii++) {
-      const double *tr = t + ii * ld + j0;
-      double h = hr[ii];
-      for (size_t j = 0; j < len; j++) mx[j] = (h - tr[j]) * s - M[j0 + j];
-      ot_vexp(mx, mx, len);
-      for (size_t j = 0; j < len; j++) S[j0 + j] += mx[j];
-    }
+  }
+  for (size_t j = 0; j < nj; j++) {
+    double nm = mx[j] > M[j] ? mx[j] : M[j];
+    if (nm == -INFINITY) continue;
+    S[j] = M[j] == -INFINITY ? 0.0 : S[j] * exp(M[j] - nm);
+    M[j] = nm;
+  }
+  for (size_t ii = 0; ii < ni; ii++) {
+    const double *tr = t + ii * ld;
+    double h = hr[ii];
+    for (size_t j = 0; j < nj; j++) mx[j] = (h - tr[j]) * s - M[j];
+    ot_vexp(mx, mx, nj);
+    for (size_t j = 0; j < nj; j++) S[j] += mx[j];
   }
 }
 
 /*
+ * Online sweeps by blocks of SW_R rows x SW_C columns: each thread computes
+ * a block's costs (BLAS on one thread: no second thread pool competing for
+ * the cores), then its row and column log-sum-exps while the block is still
+ * in cache, into running (M, S) accumulators of its own (M + log S), merged
+ * after the sweep.  Per-thread scratch (ctx.bscr, bper doubles each): the
+ * block (SW_R x SW_C), column maxima (SW_C), row and column accumulators
+ * (2 x max(n, m) each); single precision adds an SW_R x SW_C float block.
+ */
+enum { SW_R = 256, SW_C = 2048 };
+
+static size_t sweep_scratch(size_t nm) { return (size_t)SW_R * SW_C + SW_C + 4 * nm; }
+
+/*
+ * One sweep of block b.  h (columns, m): h_j = g_j + eps log w_j; hr (rows,
+ * n): likewise from the row potential.  Lr (n, may be NULL): L_i = log sum_j
+ * exp((h_j - C_ij) / eps); Lc (m, may be NULL): L_j = log sum_i exp((hr_i -
+ * C_ij) / eps).  sym: b is a symmetric self block (r == c, hr unused): only
+ * the blocks on and above the diagonal are computed, each serving its rows
+ * and, transposed, its columns; the result in Lr.
+ */
+static int sweep_blocks(ctx *x, const blk *b, const double *h, const double *hr, double s,
+                        double *Lr, double *Lc, int sym) {
+  size_t n = b->r->n, m = b->c->n, nm = n > m ? n : m;
+  size_t nrb = (n + SW_R - 1) / SW_R, ncb = (m + SW_C - 1) / SW_C;
+  /* sym: column blocks aligned with the row blocks (SW_R wide) */
+  size_t cw = sym ? SW_R : SW_C;
+  if (sym) ncb = nrb;
+  size_t npairs = sym ? nrb * (nrb + 1) / 2 : nrb * ncb;
+  int nt = x->nthr, bad = OT_OK;
+  volatile int stop = 0;
+  for (int t = 0; t < nt; t++) {
+    double *acc = x->bscr + (size_t)t * x->bper + (size_t)SW_R * SW_C + SW_C;
+    for (size_t k = 0; k < nm; k++) acc[k] = acc[2 * nm + k] = -INFINITY;
+    memset(acc + nm, 0, nm * sizeof(double));
+    memset(acc + 3 * nm, 0, nm * sizeof(double));
+  }
+  int saved = ot_blas_threads();
+  ot_blas_set_threads(1);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
+  for (size_t p = 0; p < npairs; p++) {
+    if (stop || bad) continue;
+    size_t rb, cb;
+    if (sym) { /* p -> (rb, cb), cb >= rb, row by row of the upper triangle */
+      rb = 0;
+      size_t left = p;
+      while (left >= nrb - rb) {
+        left -= nrb - rb;
+        rb++;
+      }
+      cb = rb + left;
+    } else {
+      rb = p / ncb;
+      cb = p % ncb;
+    }
+    size_t i0 = rb * SW_R, ni = n - i0 < SW_R ? n - i0 : SW_R;
+    size_t j0 = cb * cw, nj = m - j0 < cw ? m - j0 : cw;
+    int tid = THREAD_ID();
+    double *blkc = x->bscr + (size_t)tid * x->bper, *mx = blkc + (size_t)SW_R * SW_C;
+    double *rM = mx + SW_C, *rS = rM + nm, *cM = rS + nm, *cS = cM + nm;
+    float *fb = x->bfscr ? x->bfscr + (size_t)tid * SW_R * SW_C : NULL;
+    int rc = cost_range(x, b, i0, ni, j0, nj, blkc, fb);
+    if (rc) {
+#pragma omp critical(otdd_sweep)
+      if (!bad) bad = rc;
+      continue;
+    }
+    if (Lr)
+      for (size_t ii = 0; ii < ni; ii++)
+        acc_merge(&rM[i0 + ii], &rS[i0 + ii], ot_vexp_lse(h + j0, blkc + ii * nj, nj, s, NAN));
+    if (sym && cb != rb) /* the transposed block: its columns are rows of the result */
+      col_accumulate(blkc, nj, ni, nj, h + i0, s, rM + j0, rS + j0, mx);
+    else if (!sym && Lc)
+      col_accumulate(blkc, nj, ni, nj, hr + i0, s, cM + j0, cS + j0, mx);
+    if (tid == 0 && report(x, 0)) stop = 1;
+  }
+  ot_blas_set_threads(saved);
+  if (bad) return bad;
+  if (stop) return OT_ECANCELED;
+  /* merge the threads' accumulators */
+  for (int pass = 0; pass < 2; pass++) {
+    double *L = pass ? Lc : Lr;
+    size_t len = pass ? m : n, off = pass ? 2 * nm : 0;
+    if (!L || (pass && sym)) continue;
+    for (size_t k = 0; k < len; k++) {
+      double Mk = -INFINITY, Sk = 0.0;
+      for (int t = 0; t < nt; t++) {
+        const double *acc = x->bscr + (size_t)t * x->bper + (size_t)SW_R * SW_C + SW_C + off;
+        if (acc[k] != -INFINITY) acc_merge(&Mk, &Sk, acc[k] + log(acc[nm + k]));
+      }
+      L[k] = Mk + log(Sk);
+    }
+  }
+  return OT_OK;
+}
+
+/*
  * One sweep of the online cross block b (n x m): fo_i = softmin over j with
- * column potential g (from row side ... as softmin()), and go_j = softmin
- * over i with row potential f, both from the same tiles.  M, S, w: scratch
- * (m, m, nthreads x m).
+ * column potential g, and go_j = softmin over i with row potential f, both
+ * from the same blocks.
  */
 static int cross_sweep(ctx *x, const blk *b, const double *g, const double *f, double eps,
-                       double *fo, double *go, const double *fprev, double *M, double *S,
-                       double *w, double *hr) {
-  size_t n = b->r->n, m = b->c->n, step = x->tile_rows;
-  double *h = x->h, s = 1.0 / eps;
+                       double *fo, double *go) {
+  size_t n = b->r->n, m = b->c->n;
+  double *h = x->h, *hr = x->hr;
   for (size_t j = 0; j < m; j++) h[j] = (g ? g[j] : 0.0) + eps * b->c->logw[j];
   for (size_t i = 0; i < n; i++) hr[i] = (f ? f[i] : 0.0) + eps * b->r->logw[i];
-  for (size_t j = 0; j < m; j++) {
-    M[j] = -INFINITY;
-    S[j] = 0.0;
-  }
-  for (size_t i0 = 0; i0 < n; i0 += step) {
-    size_t ni = n - i0 < step ? n - i0 : step;
-    int rc = cost_rows(x, b, i0, ni, x->tile);
-    if (rc) return rc;
-    const double *t = x->tile;
-#pragma omp parallel for schedule(static) if (ni * m > 20000)
-    for (size_t ii = 0; ii < ni; ii++)
-      fo[i0 + ii] = -eps * ot_vexp_lse(h, t + ii * m, m, s, fprev ? -fprev[i0 + ii] : NAN);
-    col_accumulate(t, m, ni, m, hr + i0, s, M, S, w);
-    if (report(x, 0)) return OT_ECANCELED;
-  }
-  for (size_t j = 0; j < m; j++) go[j] = -eps * (M[j] + log(S[j]));
+  int rc = sweep_blocks(x, b, h, hr, 1.0 / eps, fo, go, 0);
+  if (rc) return rc;
+  for (size_t i = 0; i < n; i++) fo[i] *= -eps;
+  for (size_t j = 0; j < m; j++) go[j] *= -eps;
   return OT_OK;
 }
 
 /*
  * One sweep of the online symmetric self block b (r == c, n x n): out_i =
- * softmin over j with potential f, from the tiles on and above the
- * diagonal only (each off-diagonal tile serves its rows and, transposed,
- * its columns).  M, S, w: scratch (n, n, nthreads x n).
+ * softmin over j with potential f, from the blocks on and above the
+ * diagonal only.
  */
-static int self_sweep(ctx *x, const blk *b, const double *f, double eps, double *out, double *M,
-                      double *S, double *w) {
-  size_t n = b->r->n, step = x->tile_rows;
-  double *h = x->h, s = 1.0 / eps;
-  for (size_t j = 0; j < n; j++) {
-    h[j] = (f ? f[j] : 0.0) + eps * b->r->logw[j];
-    M[j] = -INFINITY;
-    S[j] = 0.0;
-  }
-  for (size_t i0 = 0; i0 < n; i0 += step) {
-    size_t ni = n - i0 < step ? n - i0 : step, nj = n - i0;
-    int rc = cost_range(x, b, i0, ni, i0, nj, x->tile);
-    if (rc) return rc;
-    const double *t = x->tile;
-    /* rows of the tile: columns [i0, n) */
-#pragma omp parallel for schedule(static) if (ni * nj > 20000)
-    for (size_t ii = 0; ii < ni; ii++)
-      acc_merge(&M[i0 + ii], &S[i0 + ii], ot_vexp_lse(h + i0, t + ii * nj, nj, s, NAN));
-    /* columns beyond the diagonal block get the tile's rows */
-    if (nj > ni) col_accumulate(t + ni, nj, ni, nj - ni, h + i0, s, M + i0 + ni, S + i0 + ni, w);
-    if (report(x, 0)) return OT_ECANCELED;
-  }
-  for (size_t i = 0; i < n; i++) out[i] = -eps * (M[i] + log(S[i]));
+static int self_sweep(ctx *x, const blk *b, const double *f, double eps, double *out) {
+  size_t n = b->r->n;
+  double *h = x->h;
+  for (size_t j = 0; j < n; j++) h[j] = (f ? f[j] : 0.0) + eps * b->r->logw[j];
+  int rc = sweep_blocks(x, b, h, NULL, 1.0 / eps, out, NULL, 1);
+  if (rc) return rc;
+  for (size_t i = 0; i < n; i++) out[i] *= -eps;
   return OT_OK;
 }
 
@@ -919,8 +987,8 @@ static int cross_both(ctx *x, const blk *xy, const blk *yx, const double *g, con
                       double eps, double *fo, double *go, const double *fprev,
                       const double *gprev) {
   int rc;
-  if (x->accM)
-    return cross_sweep(x, xy, g, f, eps, fo, go, fprev, x->accM, x->accS, x->accW, x->hr);
+  (void)fprev;
+  if (x->bscr) return cross_sweep(x, xy, g, f, eps, fo, go);
   if ((rc = softmin(x, xy, g, eps, fo, fprev))) return rc;
   return softmin(x, yx, f, eps, go, gprev);
 }
@@ -928,7 +996,7 @@ static int cross_both(ctx *x, const blk *xy, const blk *yx, const double *g, con
 /* A self soft-min: online blocks by the symmetric sweep (half the tiles). */
 static int self_one(ctx *x, const blk *b, const double *f, double eps, double *out,
                     const double *prev) {
-  if (x->accM) return self_sweep(x, b, f, eps, out, x->accM, x->accS, x->accW);
+  if (x->bscr) return self_sweep(x, b, f, eps, out);
   return softmin(x, b, f, eps, out, prev);
 }
 
@@ -1360,10 +1428,17 @@ static int outer_impl(const ot_otdd_problem *p, const ot_otdd_outer_opts *o, ot_
     } else {
       x.tile_rows = tr;
       if ((rc = ot_alloc_doubles(tr, nm, &x.tile))) goto done_w;
-      if ((rc = ot_alloc_doubles((size_t)NTHREADS() + 3, nm, &x.accM))) goto done_w;
-      x.accS = x.accM + nm;
-      x.hr = x.accS + nm;
-      x.accW = x.hr + nm;
+      x.nthr = NTHREADS();
+      x.bper = sweep_scratch(nm);
+      if ((rc = ot_alloc_doubles(nm, 1, &x.hr)) ||
+          (rc = ot_alloc_doubles((size_t)x.nthr, x.bper, &x.bscr)))
+        goto done_w;
+      if (single) {
+        size_t fb;
+        if ((rc = ot_mem_size((size_t)x.nthr * SW_R, SW_C, sizeof(float), &fb)) ||
+            (rc = ot_malloc(fb, &x.bfscr)))
+          goto done_w;
+      }
     }
   }
 
@@ -1569,7 +1644,9 @@ done:
   ot_free(x.tile);
   ot_free(x.ftile);
   ot_free(fstore);
-  ot_free(x.accM);
+  ot_free(x.hr);
+  ot_free(x.bscr);
+  ot_free(x.bfscr);
   ot_free(buf);
   res->time = ot_clock() - t0;
   return rc;
