@@ -662,6 +662,7 @@ static void run_distance(lua_State *L, const char *fname, const ot_otdd_stats *A
   lua_setfield(L, -2, "status");
   setint(L, "iterations", res.iterations);
   setint(L, "stages", res.stages);
+  setint(L, "stage_iterations", res.stage_iterations);
   setnum(L, "err", res.err);
   setnum(L, "eps0", res.eps0);
   setnum(L, "diameter", res.diameter);

@@ -623,6 +623,7 @@ typedef struct ctx {
   double *hr;          /* online sweeps: row values (max(n, m)) */
   double *bscr;        /* online sweeps: per-thread scratch (see sweep_blocks) */
   float *bfscr;        /* and its single precision GEMM blocks (NULL: double) */
+  double *clsacc;      /* online sweeps with class sums: 2 x C2 accumulators per row */
   size_t bper;         /* doubles of scratch per thread */
   int nthr;            /* threads the scratch was made for */
 } ctx;
@@ -761,7 +762,7 @@ static double row_cls(const double *h, const double *c, const side *cs, double s
 }
 
 static int sweep_blocks(ctx *x, const blk *b, const double *h, const double *hr, double s,
-                        double *Lr, double *Lc, int sym);
+                        double *Lr, double *Lc, int sym, double *Lcls);
 
 static int softmin_cls(ctx *x, const blk *b, const double *g, double eps, double *out,
                        const double *prev, double *Lc) {
@@ -775,8 +776,8 @@ static int softmin_cls(ctx *x, const blk *b, const double *g, double eps, double
                   : -eps * ot_vexp_lse(h, b->dense + i * m, m, s, prev ? -prev[i] : NAN);
     return OT_OK;
   }
-  if (!Lc && x->bscr) { /* the blocked sweep, rows only */
-    int rc = sweep_blocks(x, b, h, NULL, s, out, NULL, 0);
+  if (x->bscr && (!Lc || x->clsacc)) { /* the blocked sweep, rows only */
+    int rc = sweep_blocks(x, b, h, NULL, s, out, NULL, 0, Lc);
     if (rc) return rc;
     for (size_t i = 0; i < n; i++) out[i] *= -eps;
     return OT_OK;
@@ -864,21 +865,54 @@ enum { SW_R = 256, SW_C = 2048 };
 static size_t sweep_scratch(size_t nm) { return (size_t)SW_R * SW_C + SW_C + 4 * nm; }
 
 /*
+ * Row log-sum-exps of one block (ni x nj at columns j0..): into the running
+ * (M, S) of each row, or, with per-class sums (cls: the column side sorted
+ * by class), into the row's class accumulators K (2 x C per row: M's then
+ * S's) for the classes the block meets.
+ */
+static void block_rows(const double *blkc, size_t ni, size_t nj, size_t i0, size_t j0,
+                       const double *h, double s, double *rM, double *rS, const side *cls,
+                       double *K) {
+  if (!cls) {
+    for (size_t ii = 0; ii < ni; ii++)
+      acc_merge(&rM[i0 + ii], &rS[i0 + ii], ot_vexp_lse(h + j0, blkc + ii * nj, nj, s, NAN));
+    return;
+  }
+  size_t C = cls->ncls, l0 = 0;
+  while (l0 < C && cls->cstart[l0 + 1] <= j0) l0++;
+  for (size_t ii = 0; ii < ni; ii++) {
+    double *k = K + (i0 + ii) * 2 * C;
+    for (size_t l = l0; l < C && cls->cstart[l] < j0 + nj; l++) {
+      size_t a = cls->cstart[l] > j0 ? cls->cstart[l] : j0;
+      size_t e = cls->cstart[l + 1] < j0 + nj ? cls->cstart[l + 1] : j0 + nj;
+      if (a < e)
+        acc_merge(&k[l], &k[C + l], ot_vexp_lse(h + a, blkc + ii * nj + (a - j0), e - a, s, NAN));
+    }
+  }
+}
+
+/*
  * One sweep of block b.  h (columns, m): h_j = g_j + eps log w_j; hr (rows,
  * n): likewise from the row potential.  Lr (n, may be NULL): L_i = log sum_j
  * exp((h_j - C_ij) / eps); Lc (m, may be NULL): L_j = log sum_i exp((hr_i -
- * C_ij) / eps).  sym: b is a symmetric self block (r == c, hr unused): only
- * the blocks on and above the diagonal are computed, each serving its rows
- * and, transposed, its columns; the result in Lr.
+ * C_ij) / eps).  Lcls (n x C, may be NULL; the column side sorted by class,
+ * not sym): also the row sums per column class, Lr their log-sum-exp.
+ * sym: b is a symmetric self block (r == c, hr unused): only the blocks on
+ * and above the diagonal are computed, each serving its rows and,
+ * transposed, its columns; the result in Lr.  Work items: a row block with
+ * all its column blocks (rows stay with one thread), or under sym one
+ * (row block, column block) pair.
  */
 static int sweep_blocks(ctx *x, const blk *b, const double *h, const double *hr, double s,
-                        double *Lr, double *Lc, int sym) {
+                        double *Lr, double *Lc, int sym, double *Lcls) {
   size_t n = b->r->n, m = b->c->n, nm = n > m ? n : m;
   size_t nrb = (n + SW_R - 1) / SW_R, ncb = (m + SW_C - 1) / SW_C;
   /* sym: column blocks aligned with the row blocks (SW_R wide) */
   size_t cw = sym ? SW_R : SW_C;
   if (sym) ncb = nrb;
-  size_t npairs = sym ? nrb * (nrb + 1) / 2 : nrb * ncb;
+  size_t nitems = sym ? nrb * (nrb + 1) / 2 : nrb;
+  const side *cls = Lcls && !sym ? b->c : NULL;
+  size_t C = cls ? cls->ncls : 0;
   int nt = x->nthr, bad = OT_OK;
   volatile int stop = 0;
   for (int t = 0; t < nt; t++) {
@@ -887,12 +921,20 @@ static int sweep_blocks(ctx *x, const blk *b, const double *h, const double *hr,
     memset(acc + nm, 0, nm * sizeof(double));
     memset(acc + 3 * nm, 0, nm * sizeof(double));
   }
+  if (cls)
+    for (size_t i = 0; i < n; i++) {
+      double *k = x->clsacc + i * 2 * C;
+      for (size_t l = 0; l < C; l++) {
+        k[l] = -INFINITY;
+        k[C + l] = 0.0;
+      }
+    }
   int saved = ot_blas_threads();
   ot_blas_set_threads(1);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
-  for (size_t p = 0; p < npairs; p++) {
+  for (size_t p = 0; p < nitems; p++) {
     if (stop || bad) continue;
-    size_t rb, cb;
+    size_t rb = p, cb0 = 0, cb1 = ncb;
     if (sym) { /* p -> (rb, cb), cb >= rb, row by row of the upper triangle */
       rb = 0;
       size_t left = p;
@@ -900,31 +942,29 @@ static int sweep_blocks(ctx *x, const blk *b, const double *h, const double *hr,
         left -= nrb - rb;
         rb++;
       }
-      cb = rb + left;
-    } else {
-      rb = p / ncb;
-      cb = p % ncb;
+      cb0 = rb + left;
+      cb1 = cb0 + 1;
     }
-    size_t i0 = rb * SW_R, ni = n - i0 < SW_R ? n - i0 : SW_R;
-    size_t j0 = cb * cw, nj = m - j0 < cw ? m - j0 : cw;
     int tid = THREAD_ID();
     double *blkc = x->bscr + (size_t)tid * x->bper, *mx = blkc + (size_t)SW_R * SW_C;
     double *rM = mx + SW_C, *rS = rM + nm, *cM = rS + nm, *cS = cM + nm;
     float *fb = x->bfscr ? x->bfscr + (size_t)tid * SW_R * SW_C : NULL;
-    int rc = cost_range(x, b, i0, ni, j0, nj, blkc, fb);
-    if (rc) {
+    size_t i0 = rb * SW_R, ni = n - i0 < SW_R ? n - i0 : SW_R;
+    for (size_t cb = cb0; cb < cb1 && !stop; cb++) {
+      size_t j0 = cb * cw, nj = m - j0 < cw ? m - j0 : cw;
+      int rc = cost_range(x, b, i0, ni, j0, nj, blkc, fb);
+      if (rc) {
 #pragma omp critical(otdd_sweep)
-      if (!bad) bad = rc;
-      continue;
+        if (!bad) bad = rc;
+        break;
+      }
+      if (Lr) block_rows(blkc, ni, nj, i0, j0, h, s, rM, rS, cls, x->clsacc);
+      if (sym && cb != rb) /* the transposed block: its columns are rows of the result */
+        col_accumulate(blkc, nj, ni, nj, h + i0, s, rM + j0, rS + j0, mx);
+      else if (!sym && Lc)
+        col_accumulate(blkc, nj, ni, nj, hr + i0, s, cM + j0, cS + j0, mx);
+      if (tid == 0 && report(x, 0)) stop = 1;
     }
-    if (Lr)
-      for (size_t ii = 0; ii < ni; ii++)
-        acc_merge(&rM[i0 + ii], &rS[i0 + ii], ot_vexp_lse(h + j0, blkc + ii * nj, nj, s, NAN));
-    if (sym && cb != rb) /* the transposed block: its columns are rows of the result */
-      col_accumulate(blkc, nj, ni, nj, h + i0, s, rM + j0, rS + j0, mx);
-    else if (!sym && Lc)
-      col_accumulate(blkc, nj, ni, nj, hr + i0, s, cM + j0, cS + j0, mx);
-    if (tid == 0 && report(x, 0)) stop = 1;
   }
   ot_blas_set_threads(saved);
   if (bad) return bad;
@@ -933,7 +973,7 @@ static int sweep_blocks(ctx *x, const blk *b, const double *h, const double *hr,
   for (int pass = 0; pass < 2; pass++) {
     double *L = pass ? Lc : Lr;
     size_t len = pass ? m : n, off = pass ? 2 * nm : 0;
-    if (!L || (pass && sym)) continue;
+    if (!L || (pass && sym) || (!pass && cls)) continue;
     for (size_t k = 0; k < len; k++) {
       double Mk = -INFINITY, Sk = 0.0;
       for (int t = 0; t < nt; t++) {
@@ -943,6 +983,16 @@ static int sweep_blocks(ctx *x, const blk *b, const double *h, const double *hr,
       L[k] = Mk + log(Sk);
     }
   }
+  if (cls && Lr)
+    for (size_t i = 0; i < n; i++) {
+      const double *k = x->clsacc + i * 2 * C;
+      double Mk = -INFINITY, Sk = 0.0;
+      for (size_t l = 0; l < C; l++) {
+        Lcls[i * C + l] = k[l] == -INFINITY ? -INFINITY : k[l] + log(k[C + l]);
+        acc_merge(&Mk, &Sk, Lcls[i * C + l]);
+      }
+      Lr[i] = Mk + log(Sk);
+    }
   return OT_OK;
 }
 
@@ -957,7 +1007,7 @@ static int cross_sweep(ctx *x, const blk *b, const double *g, const double *f, d
   double *h = x->h, *hr = x->hr;
   for (size_t j = 0; j < m; j++) h[j] = (g ? g[j] : 0.0) + eps * b->c->logw[j];
   for (size_t i = 0; i < n; i++) hr[i] = (f ? f[i] : 0.0) + eps * b->r->logw[i];
-  int rc = sweep_blocks(x, b, h, hr, 1.0 / eps, fo, go, 0);
+  int rc = sweep_blocks(x, b, h, hr, 1.0 / eps, fo, go, 0, NULL);
   if (rc) return rc;
   for (size_t i = 0; i < n; i++) fo[i] *= -eps;
   for (size_t j = 0; j < m; j++) go[j] *= -eps;
@@ -973,7 +1023,7 @@ static int self_sweep(ctx *x, const blk *b, const double *f, double eps, double 
   size_t n = b->r->n;
   double *h = x->h;
   for (size_t j = 0; j < n; j++) h[j] = (f ? f[j] : 0.0) + eps * b->r->logw[j];
-  int rc = sweep_blocks(x, b, h, NULL, 1.0 / eps, out, NULL, 1);
+  int rc = sweep_blocks(x, b, h, NULL, 1.0 / eps, out, NULL, 1, NULL);
   if (rc) return rc;
   for (size_t i = 0; i < n; i++) out[i] *= -eps;
   return OT_OK;
@@ -1433,6 +1483,7 @@ static int outer_impl(const ot_otdd_problem *p, const ot_otdd_outer_opts *o, ot_
       if ((rc = ot_alloc_doubles(nm, 1, &x.hr)) ||
           (rc = ot_alloc_doubles((size_t)x.nthr, x.bper, &x.bscr)))
         goto done_w;
+      if (Lc && (rc = ot_alloc_doubles(n, 2 * C2, &x.clsacc))) goto done_w;
       if (single) {
         size_t fb;
         if ((rc = ot_mem_size((size_t)x.nthr * SW_R, SW_C, sizeof(float), &fb)) ||
@@ -1647,6 +1698,7 @@ done:
   ot_free(x.hr);
   ot_free(x.bscr);
   ot_free(x.bfscr);
+  ot_free(x.clsacc);
   ot_free(buf);
   res->time = ot_clock() - t0;
   return rc;
