@@ -93,13 +93,17 @@ collectgarbage()
 local before = ot.mem()
 out(string.format("\nfashion-mnist %d x %d, d = 784 (train vs test, pixels / 255); data %s\n", N,
                   N, mib(before.used)))
-local last = 0
-local vf, inf = ot.otdd.distance(F1, F2, {outer = "compat", progress = function(p)
-  if p.elapsed - last > 30 then
-    last = p.elapsed
-    out(string.format("  ... %s iter %d, %.0f s\n", p.kernel, p.iter, p.elapsed))
+-- a line every 30 s of a long call
+local function ticker()
+  local last = 0
+  return function(p)
+    if p.elapsed - last > 30 then
+      last = p.elapsed
+      out(string.format("  ... %s iter %d, %.0f s\n", p.kernel, p.iter, p.elapsed))
+    end
   end
-end})
+end
+local vf, inf = ot.otdd.distance(F1, F2, {outer = "compat", progress = ticker()})
 local after = ot.mem()
 row("fashion compat", vf, inf)
 out(string.format("  online tiles: %s; stages %d; peak counted memory %s (data %s before the call); "
@@ -112,14 +116,8 @@ out(string.format("  an N x N cost block would be %s per block (4 blocks for the
 inf.f, inf.g = nil, nil
 collectgarbage()
 collectgarbage()
-last = 0
 local vs, ins = ot.otdd.distance(F1, F2, {outer = "compat", precision = "single",
-                                          progress = function(p)
-  if p.elapsed - last > 30 then
-    last = p.elapsed
-    out(string.format("  ... %s iter %d, %.0f s\n", p.kernel, p.iter, p.elapsed))
-  end
-end})
+                                          progress = ticker()})
 local after2 = ot.mem()
 row("fashion single", vs, ins)
 out(string.format("  precision %s: value - double = %.3g (%.2g relative); outer %.2fx faster; "
