@@ -609,32 +609,6 @@ static void shard_path(char *out, size_t cap, const shard_cfg *c, const char *na
   snprintf(out, cap, "%s/%s-%d.%dof%d.otpk", c->dir, name, call, i, n);
 }
 
-/* Write data atomically to path (temporary file, fsync, rename).  0 or errno. */
-static int write_atomic(const char *path, const char *data, size_t len) {
-  char tmp[4096];
-  if (snprintf(tmp, sizeof tmp, "%s.tmpXXXXXX", path) >= (int)sizeof tmp) return ENAMETOOLONG;
-  int fd = mkstemp(tmp);
-  if (fd < 0) return errno;
-  size_t done = 0;
-  while (done < len) {
-    ssize_t w = write(fd, data + done, len - done);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      int e = errno;
-      close(fd);
-      unlink(tmp);
-      return e;
-    }
-    done += (size_t)w;
-  }
-  if (fsync(fd) != 0 || close(fd) != 0 || rename(tmp, path) != 0) {
-    int e = errno;
-    unlink(tmp);
-    return e;
-  }
-  return 0;
-}
-
 /* Read a whole shard file and push its table {n = items, [i] = result ...}.
  * Returns 0 when the file does not exist (nothing pushed). */
 static int read_shard(lua_State *L, const char *path) {
@@ -752,8 +726,9 @@ static int mpi_map(lua_State *L) {
         const char *data = lua_tolstring(L, -1, &len);
         mkdir(sc.dir, 0777);
         shard_path(path, sizeof path, &sc, name, call, sc.index, sc.count);
-        int e = write_atomic(path, data, len);
-        if (e) luaL_error(L, "ot.mpi.map: cannot write %s: %s", path, strerror(e));
+        char werr[512];
+        if (ot_io_write_bytes(path, data, len, werr, sizeof werr) != OT_OK)
+          luaL_error(L, "ot.mpi.map: cannot write %s", werr);
         fprintf(stderr, "otlab: shard %d/%d of map '%s' #%d: %d of %d items written to %s\n",
                 sc.index, sc.count, name, call, (int)(n >= sc.index ? (n - sc.index) / sc.count + 1 : 0),
                 (int)n, path);

@@ -28,6 +28,7 @@
 #include <zlib.h>
 
 #include "bind.h"
+#include "ot/io.h"
 #include "tui/panel.h"
 #include "tui/plot.h"
 
@@ -522,37 +523,14 @@ static void png_encode(lua_State *L, const unsigned char *rgb, int w, int h) {
   luaL_pushresult(&b);
 }
 
-/* Write data to path through a temporary file renamed over it; nil, msg
+/* Write data to path, replacing it atomically (ot_io_write_bytes); nil, msg
  * pushed on failure, true on success. */
 static int ui_write_file(lua_State *L, const char *path, const char *data, size_t len) {
-  size_t plen = strlen(path);
-  char *tmp = lua_newuserdatauv(L, plen + 16, 0);
-  snprintf(tmp, plen + 16, "%s.tmpXXXXXX", path);
-  int fd = mkstemp(tmp);
-  if (fd < 0) return luaL_fileresult(L, 0, path);
-  mode_t mask = umask(0);
-  umask(mask);
-  fchmod(fd, 0666 & ~mask); /* mkstemp made it private; a new file gets the usual mode */
-  FILE *f = fdopen(fd, "wb");
-  if (!f) {
-    int e = errno;
-    close(fd);
-    remove(tmp);
-    errno = e;
-    return luaL_fileresult(L, 0, path);
-  }
-  int ok = fwrite(data, 1, len, f) == len;
-  ok = (fflush(f) == 0) && ok;
-  int e = errno;
-  ok = (fclose(f) == 0) && ok;
-  if (ok && rename(tmp, path) != 0) {
-    e = errno;
-    ok = 0;
-  }
-  if (!ok) {
-    remove(tmp);
-    errno = e;
-    return luaL_fileresult(L, 0, path);
+  char err[512];
+  if (ot_io_write_bytes(path, data, len, err, sizeof err) != OT_OK) {
+    lua_pushnil(L);
+    lua_pushstring(L, err);
+    return 2;
   }
   lua_pushboolean(L, 1);
   return 1;

@@ -1943,40 +1943,17 @@ int ot_idx_write(FILE *f, ot_mat m, int vec, int dtype, char *err, size_t errlen
 }
 
 /*
- * Save atomically (see io.h).  The temporary file is "<target>.tmpXXXXXX"
+ * Atomic replacement (see io.h).  The temporary file is "<target>.tmpXXXXXX"
  * from mkstemp, given the mode the old file had (or 0666 less the umask),
  * flushed to disk with fsync and renamed over the target.  A symbolic link
  * is followed, so the file it points to is replaced and the link kept.
  */
-int ot_io_save(const char *path, ot_mat m, int vec, const ot_io_save_opts *o, char *err,
-               size_t errlen) {
-  ot_io_save_opts def;
+int ot_io_write_atomic(const char *path, ot_io_writer writer, void *ud, char *err, size_t errlen) {
   struct stat st;
   char *real = NULL, *tmp = NULL;
   const char *target = path;
   FILE *f = NULL;
-  int rc, namegz, fd = -1;
-  if (!o) {
-    ot_io_save_opts_init(&def);
-    o = &def;
-  }
-  int fmt = ot_io_format_from_name(path, &namegz);
-  if (o->format) fmt = o->format;
-  if (fmt == OT_IO_AUTO)
-    return fail(OT_EINVAL, err, errlen,
-                "cannot tell the format from the name (use .npy, .csv, .tsv, .idx or -ubyte, "
-                "optionally with .gz, or give the format)");
-  int gz = o->gzip < 0 ? namegz : o->gzip;
-  char delim = o->delimiter;
-  if (!delim) {
-    size_t n = strlen(path);
-    if (namegz) n -= 3;
-    delim = has_suffix(path, n, ".tsv") ? '\t' : ',';
-  }
-  ot_io_save_opts use = *o;
-  use.delimiter = delim;
-  rc = check_write(fmt, m, vec, &use, err, errlen);
-  if (rc) return rc;
+  int rc, fd = -1;
   if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
     real = realpath(path, NULL);
     if (real) target = real;
@@ -1988,7 +1965,7 @@ int ot_io_save(const char *path, ot_mat m, int vec, const ot_io_save_opts *o, ch
       rc = fail(OT_EIO, err, errlen, "%s: %s", path, strerror(errno));
       goto done;
     }
-    rc = write_any(f, gz, fmt, m, vec, &use, delim, path, err, errlen);
+    rc = writer(f, ud, err, errlen);
     if (fclose(f) != 0 && !rc) rc = fail(OT_EIO, err, errlen, "%s: %s", path, strerror(errno));
     f = NULL;
     goto done;
@@ -2022,7 +1999,7 @@ int ot_io_save(const char *path, ot_mat m, int vec, const ot_io_save_opts *o, ch
     close(fd);
     goto done;
   }
-  rc = write_any(f, gz, fmt, m, vec, &use, delim, path, err, errlen);
+  rc = writer(f, ud, err, errlen);
   if (!rc && fflush(f) != 0) rc = fail(OT_EIO, err, errlen, "%s: %s", path, strerror(errno));
   if (!rc && fsync(fileno(f)) != 0 && errno != EINVAL && errno != EROFS)
     rc = fail(OT_EIO, err, errlen, "%s: %s", path, strerror(errno));
@@ -2036,4 +2013,66 @@ done:
   }
   free(real); /* from realpath's malloc */
   return rc;
+}
+
+/* ot_io_write_bytes's writer: data and length, path for the message. */
+typedef struct bytes_job {
+  const void *data;
+  size_t len;
+  const char *path;
+} bytes_job;
+
+static int write_bytes(FILE *f, void *ud, char *err, size_t errlen) {
+  const bytes_job *j = ud;
+  if (j->len && fwrite(j->data, 1, j->len, f) != j->len)
+    return fail(OT_EIO, err, errlen, "%s: %s", j->path, strerror(errno));
+  return OT_OK;
+}
+
+int ot_io_write_bytes(const char *path, const void *data, size_t len, char *err, size_t errlen) {
+  bytes_job j = {data, len, path};
+  return ot_io_write_atomic(path, write_bytes, &j, err, errlen);
+}
+
+/* ot_io_save's writer: the matrix in its format. */
+typedef struct save_job {
+  int gz, fmt, vec;
+  ot_mat m;
+  const ot_io_save_opts *o;
+  char delim;
+  const char *path;
+} save_job;
+
+static int write_save(FILE *f, void *ud, char *err, size_t errlen) {
+  const save_job *j = ud;
+  return write_any(f, j->gz, j->fmt, j->m, j->vec, j->o, j->delim, j->path, err, errlen);
+}
+
+int ot_io_save(const char *path, ot_mat m, int vec, const ot_io_save_opts *o, char *err,
+               size_t errlen) {
+  ot_io_save_opts def;
+  int rc, namegz;
+  if (!o) {
+    ot_io_save_opts_init(&def);
+    o = &def;
+  }
+  int fmt = ot_io_format_from_name(path, &namegz);
+  if (o->format) fmt = o->format;
+  if (fmt == OT_IO_AUTO)
+    return fail(OT_EINVAL, err, errlen,
+                "cannot tell the format from the name (use .npy, .csv, .tsv, .idx or -ubyte, "
+                "optionally with .gz, or give the format)");
+  int gz = o->gzip < 0 ? namegz : o->gzip;
+  char delim = o->delimiter;
+  if (!delim) {
+    size_t n = strlen(path);
+    if (namegz) n -= 3;
+    delim = has_suffix(path, n, ".tsv") ? '\t' : ',';
+  }
+  ot_io_save_opts use = *o;
+  use.delimiter = delim;
+  rc = check_write(fmt, m, vec, &use, err, errlen);
+  if (rc) return rc;
+  save_job j = {gz, fmt, vec, m, &use, delim, path};
+  return ot_io_write_atomic(path, write_save, &j, err, errlen);
 }

@@ -242,4 +242,20 @@ int ot_idx_write(FILE *f, ot_mat m, int vec, int dtype, char *err, size_t errlen
 int ot_io_save(const char *path, ot_mat m, int vec, const ot_io_save_opts *o, char *err,
                size_t errlen);
 
+/*
+ * The atomic replacement behind ot_io_save, for any content: writer(f, ud,
+ * err, errlen) fills an open temporary file next to path (the target of a
+ * symbolic link, which is kept), which gets the mode of the file it
+ * replaces (or 0666 less the umask), is flushed with fsync and renamed over
+ * the target; on any failure the temporary file is removed and the old file
+ * is untouched.  A path naming something other than a regular file is
+ * written in place.  writer returns OT_OK or an OT_* code with its message in
+ * err; the file system's refusals give OT_EIO, "<path>: <strerror>".
+ */
+typedef int (*ot_io_writer)(FILE *f, void *ud, char *err, size_t errlen);
+int ot_io_write_atomic(const char *path, ot_io_writer writer, void *ud, char *err,
+                       size_t errlen);
+/* ot_io_write_atomic of len bytes of data. */
+int ot_io_write_bytes(const char *path, const void *data, size_t len, char *err, size_t errlen);
+
 #endif
