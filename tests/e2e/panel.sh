@@ -8,80 +8,12 @@
 # per check; exits non-zero when any failed (77, "skipped", without tmux).
 set -u
 
-OTLAB=${1:?usage: panel.sh path/to/otlab}
-case $OTLAB in /*) ;; *) OTLAB=$PWD/$OTLAB ;; esac
-if ! command -v tmux >/dev/null 2>&1; then
-  echo "SKIP: tmux is not installed"
-  exit 77
-fi
-
-T=$(mktemp -d)
-SOCK=otlab-panel-$$
-tm() { tmux -L "$SOCK" -f /dev/null "$@"; }
-cleanup() {
-  tm kill-server >/dev/null 2>&1
-  rm -f "${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/$SOCK"
-  rm -rf "$T"
-}
-trap cleanup EXIT
-mkdir -p "$T/home" "$T/config" "$T/state"
-export HOME=$T/home XDG_CONFIG_HOME=$T/config XDG_STATE_HOME=$T/state
-export OTLAB_HISTORY=$T/history NO_COLOR= LANG=C.UTF-8
-
-passed=0
-failed=0
-check() { # check DESCRIPTION COMMAND...
-  local desc=$1
-  shift
-  if "$@"; then
-    echo "ok   - $desc"
-    passed=$((passed + 1))
-  else
-    echo "FAIL - $desc"
-    failed=$((failed + 1))
-  fi
-}
-
-# start NAME [otlab args...]: otlab in a new 100x30 tmux session
-start() {
-  local name=$1
-  shift
-  local cmd
-  cmd=$(printf '%q ' env TERM="${TERM_INSIDE:-xterm-256color}" "$OTLAB" -E "$@")
-  tm new-session -d -s "$name" -x 100 -y 30 "$cmd 2>&1; echo \$? > $T/rc.$name; sleep 60"
-}
-screen() { tm capture-pane -p -J -t "$1" 2>/dev/null | sed 's/[[:space:]]*$//'; }
-wait_screen() { # NAME REGEX [SECONDS]
-  local i
-  for ((i = 0; i < ${3:-10} * 50; i++)); do
-    screen "$1" | grep -Eq -- "$2" && return 0
-    sleep 0.02
-  done
-  echo "     (timed out waiting for /$2/ in $1; screen:)"
-  screen "$1" | sed '/^$/d' | tail -n 12 | sed 's/^/     | /'
-  return 1
-}
-wait_gone() { # NAME REGEX [SECONDS]: no line matches any more
-  local i
-  for ((i = 0; i < ${3:-10} * 50; i++)); do
-    screen "$1" | grep -Eq -- "$2" || return 0
-    sleep 0.02
-  done
-  echo "     (/$2/ still on the screen of $1)"
-  return 1
-}
-wait_prompt() {
-  local i
-  for ((i = 0; i < ${2:-10} * 50; i++)); do
-    [ "$(screen "$1" | sed '/^ *$/d' | tail -n 1)" = ">" ] && return 0
-    sleep 0.02
-  done
-  echo "     (no prompt in $1; screen:)"
-  screen "$1" | sed '/^$/d' | tail -n 12 | sed 's/^/     | /'
-  return 1
-}
-type_line() { tm send-keys -t "$1" -l "${2%;}" && { [ "${2%;}" = "$2" ] || tm send-keys -t "$1" '\;'; } &&
-  tm send-keys -t "$1" Enter; }
+OTLAB_ARGS=-E
+SCREEN_ARGS=
+CHECK_CLEAR=0
+export LANG=C.UTF-8
+# shellcheck source=tests/e2e/lib.sh
+. "$(dirname "$0")/lib.sh"
 # the panel's header value of err as a number
 header_err() { screen "$1" | sed -n 's/^otlab panel: .* err \([^ ]*\) .*/\1/p' | head -n 1; }
 
@@ -288,5 +220,4 @@ t_unknown_term() {
 }
 check "an unknown TERM: no panel, the session goes on" t_unknown_term
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

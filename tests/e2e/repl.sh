@@ -9,93 +9,11 @@
 # screen with a timeout instead of sleeping.
 set -u
 
-OTLAB=${1:?usage: repl.sh path/to/otlab}
-case $OTLAB in /*) ;; *) OTLAB=$PWD/$OTLAB ;; esac
-if ! command -v tmux >/dev/null 2>&1; then
-  echo "SKIP: tmux is not installed"
-  exit 77
-fi
-
-T=$(mktemp -d)
-SOCK=otlab-e2e-$$
-tm() { tmux -L "$SOCK" -f /dev/null "$@"; }
-cleanup() {
-  tm kill-server >/dev/null 2>&1
-  rm -f "${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/$SOCK" # the server may leave its socket
-  rm -rf "$T"
-}
-trap cleanup EXIT
-mkdir -p "$T/home" "$T/config/otlab" "$T/state" "$T/histdir"
-export HOME=$T/home XDG_CONFIG_HOME=$T/config XDG_STATE_HOME=$T/state
-export OTLAB_HISTORY=$T/history NO_COLOR=
-
-passed=0
-failed=0
-check() { # check DESCRIPTION COMMAND...: run it, print one line
-  local desc=$1
-  shift
-  if "$@"; then
-    echo "ok   - $desc"
-    passed=$((passed + 1))
-  else
-    echo "FAIL - $desc"
-    failed=$((failed + 1))
-    local s # clear any half-typed line so the next checks start clean
-    for s in $(tm list-sessions -F '#S' 2>/dev/null); do tm send-keys -t "$s" C-c; done
-    sleep 0.2
-  fi
-}
-
-# ---- the terminal ------------------------------------------------------------
-
-# start NAME [otlab args...]: otlab in a new 100x30 tmux session; its exit
-# status goes to $T/rc.NAME.
-start() {
-  local name=$1
-  shift
-  local cmd
-  cmd=$(printf '%q ' env TERM="${TERM_INSIDE:-xterm-256color}" "$OTLAB" "$@")
-  tm new-session -d -s "$name" -x 100 -y 30 \
-    "$cmd 2>&1; echo \$? > $T/rc.$name; sleep 60"
-}
-# screen NAME: the pane's text, wrapped lines joined, trailing blanks cut
-screen() { tm capture-pane -p -J -t "$1" -S -200 2>/dev/null | sed 's/[[:space:]]*$//'; }
-# wait_screen NAME REGEX [SECONDS]: poll until the pane shows a line matching
-wait_screen() {
-  local i
-  for ((i = 0; i < ${3:-10} * 50; i++)); do
-    screen "$1" | grep -Eq -- "$2" && return 0
-    sleep 0.02
-  done
-  echo "     (timed out waiting for /$2/ in $1; screen:)"
-  screen "$1" | sed '/^$/d' | tail -n 12 | sed 's/^/     | /'
-  return 1
-}
-# wait_prompt NAME: the last non-empty line is the bare prompt
-wait_prompt() {
-  local i
-  for ((i = 0; i < ${2:-10} * 50; i++)); do
-    [ "$(screen "$1" | sed '/^ *$/d' | tail -n 1)" = ">" ] && return 0
-    sleep 0.02
-  done
-  echo "     (no prompt in $1; screen:)"
-  screen "$1" | sed '/^$/d' | tail -n 12 | sed 's/^/     | /'
-  return 1
-}
-# type_line NAME TEXT: type a line and Enter (tmux reads a final ';' as a
-# command separator, hence the escape)
-type_line() { tm send-keys -t "$1" -l "${2%;}" && { [ "${2%;}" = "$2" ] || tm send-keys -t "$1" '\;'; } &&
-  tm send-keys -t "$1" Enter; }
-# wait_exit NAME: otlab ended; prints its status
-wait_exit() {
-  local i
-  for ((i = 0; i < 500; i++)); do
-    [ -s "$T/rc.$1" ] && { cat "$T/rc.$1"; return 0; }
-    sleep 0.02
-  done
-  echo timeout
-}
-count() { screen "$1" | grep -c -- "$2"; }
+OTLAB_ARGS=
+SCREEN_ARGS="-S -200"
+CHECK_CLEAR=1
+# shellcheck source=tests/e2e/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 start s
 wait_prompt s 20 || { echo "FAIL - otlab did not show its prompt"; exit 1; }
@@ -416,5 +334,4 @@ t_locale() {
 }
 check "numbers print and parse with a dot under a decimal-comma locale" t_locale
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish
