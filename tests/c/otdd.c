@@ -206,21 +206,7 @@ static void test_reference_values(void) {
   CHECK("compat runs", rc == OT_OK);
   CHECK_NEAR("compat = the peer's 1288.2826", v, 1288.2826, 1e-4 * 1288.2826);
   printf("compat %.6f (%ld stages, %.3f s)\n", v, res.iterations, res.time);
-  /* single precision inner products: close to double; dense and online tiles agree */
-  double vs, vo;
-  g_single = 1;
-  rc = otdd_value(&vs, ot_mat_view(X1, n, d), y1, ot_mat_view(X2, m, d), y2,
-                  OT_OTDD_INNER_GAUSSIAN, OT_OTDD_OUTER_COMPAT, 1, &res);
-  CHECK("single runs, reported", rc == OT_OK && res.single == 1 && res.online == 0);
-  CHECK_NEAR("single = double (1e-6 relative)", vs, v, 1e-6 * v);
-  g_online = 1;
-  rc = otdd_value(&vo, ot_mat_view(X1, n, d), y1, ot_mat_view(X2, m, d), y2,
-                  OT_OTDD_INNER_GAUSSIAN, OT_OTDD_OUTER_COMPAT, 1, &res);
-  g_single = 0;
-  g_online = -1;
-  CHECK("single online runs", rc == OT_OK && res.single == 1 && res.online == 1);
-  CHECK_NEAR("single online = single dense (1e-7 relative)", vo, vs, 1e-7 * vs);
-  printf("single %.6f (online %.6f; double - single %.2g)\n", vs, vo, v - vs);
+  double vc = v; /* the compat value */
   rc = otdd_value(&v, ot_mat_view(X1, n, d), y1, ot_mat_view(X2, m, d), y2,
                   OT_OTDD_INNER_GAUSSIAN, OT_OTDD_OUTER_EXACT, 0, &res);
   CHECK("exact runs", rc == OT_OK && res.status == OT_OTDD_CONVERGED);
@@ -241,6 +227,22 @@ static void test_reference_values(void) {
     free(y2);
     return;
   }
+  /* (instrumented runs skip these: the Lua tests cover single precision there) */
+  /* single precision inner products: close to double; dense and online tiles agree */
+  double vs, vo, vd = vc;
+  g_single = 1;
+  rc = otdd_value(&vs, ot_mat_view(X1, n, d), y1, ot_mat_view(X2, m, d), y2,
+                  OT_OTDD_INNER_GAUSSIAN, OT_OTDD_OUTER_COMPAT, 1, &res);
+  CHECK("single runs, reported", rc == OT_OK && res.single == 1 && res.online == 0);
+  CHECK_NEAR("single = double (1e-6 relative)", vs, vd, 1e-6 * vd);
+  g_online = 1;
+  rc = otdd_value(&vo, ot_mat_view(X1, n, d), y1, ot_mat_view(X2, m, d), y2,
+                  OT_OTDD_INNER_GAUSSIAN, OT_OTDD_OUTER_COMPAT, 1, &res);
+  g_single = 0;
+  g_online = -1;
+  CHECK("single online runs", rc == OT_OK && res.single == 1 && res.online == 1);
+  CHECK_NEAR("single online = single dense (1e-7 relative)", vo, vs, 1e-7 * vs);
+  printf("single %.6f (online %.6f; double - single %.2g)\n", vs, vo, vd - vs);
   rc = otdd_value(&v, ot_mat_view(X1, n, d), y1, ot_mat_view(X2, m, d), y2,
                   OT_OTDD_INNER_GAUSSIAN, OT_OTDD_OUTER_SINKHORN, 1, &res);
   CHECK("converged runs", rc == OT_OK);
@@ -455,6 +457,7 @@ static int sweep_all(const double *X1, const double *y1, const double *X2, const
   ot_otdd_outer_opts_init(&oo);
   oo.mode = mode;
   oo.online = online;
+  oo.single = g_single;
   oo.max_iter = 50;
   double v, P[30 * 24];
   ot_otdd_outputs out;
@@ -475,6 +478,10 @@ static void test_faults(void) {
   CHECK_FAULT_SWEEP("sweep sinkhorn online", sweep_all(X1, y1, X2, y2, 0, 1));
   CHECK_FAULT_SWEEP("sweep compat", sweep_all(X1, y1, X2, y2, 1, -1));
   CHECK_FAULT_SWEEP("sweep exact", sweep_all(X1, y1, X2, y2, 2, -1));
+  g_single = 1;
+  CHECK_FAULT_SWEEP("sweep compat single online", sweep_all(X1, y1, X2, y2, 1, 1));
+  CHECK_FAULT_SWEEP("sweep sinkhorn single online", sweep_all(X1, y1, X2, y2, 0, 1));
+  g_single = 0;
   /* cancel */
   ot_otdd_stats A, B;
   ot_otdd_stats_compute(&A, ot_mat_view(X1, 30, 3), y1, NULL);
