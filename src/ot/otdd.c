@@ -610,7 +610,7 @@ typedef struct blk {
 /* Shared state of a solve. */
 typedef struct ctx {
   double lx, ly;
-  double *tile;        /* online scratch: tile_rows x (max columns) */
+  size_t swr, swc;     /* online sweeps: rows and columns of a block */
   float *ftile;        /* single precision: the GEMM's tile before the norms are added */
   size_t tile_rows;
   double *h;           /* column scratch (max(n, m)) */
@@ -703,7 +703,7 @@ static int fill_dense(const ctx *x, blk *b) {
  * shrink, and with them the float rounding), and sq replaced by the squared
  * norms of the float rows (in double) so that the cost is that of the
  * rounded points.  *store owns the copies; x->ftile gets `rows` x `cols`
- * floats of GEMM scratch.
+ * floats of GEMM scratch (for fill_dense; none when rows is 0).
  */
 static int make_single(ctx *x, side *A, side *B, size_t rows, size_t cols, float **store) {
   size_t n = A->n, m = B->n, d = A->X.cols, bytes;
@@ -711,9 +711,10 @@ static int make_single(ctx *x, side *A, side *B, size_t rows, size_t cols, float
   int rc;
   if ((rc = ot_mem_size(n + m, d, sizeof(float), &bytes)) || (rc = ot_malloc(bytes, store)))
     return rc;
-  if ((rc = ot_mem_size(rows, cols, sizeof(float), &bytes)) ||
-      (rc = ot_malloc(bytes, &x->ftile)) || (rc = ot_alloc_doubles(d, 1, &mu)))
+  if (rows && ((rc = ot_mem_size(rows, cols, sizeof(float), &bytes)) ||
+               (rc = ot_malloc(bytes, &x->ftile))))
     return rc;
+  if ((rc = ot_alloc_doubles(d, 1, &mu))) return rc;
   float *xf = *store, *yf = xf + n * d;
   for (size_t k = 0; k < d; k++) mu[k] = 0.0;
   for (size_t i = 0; i < n; i++)
@@ -776,24 +777,11 @@ static int softmin_cls(ctx *x, const blk *b, const double *g, double eps, double
                   : -eps * ot_vexp_lse(h, b->dense + i * m, m, s, prev ? -prev[i] : NAN);
     return OT_OK;
   }
-  if (x->bscr && (!Lc || x->clsacc)) { /* the blocked sweep, rows only */
-    int rc = sweep_blocks(x, b, h, NULL, s, out, NULL, 0, Lc);
-    if (rc) return rc;
-    for (size_t i = 0; i < n; i++) out[i] *= -eps;
-    return OT_OK;
-  }
-  size_t step = x->tile_rows;
-  for (size_t i0 = 0; i0 < n; i0 += step) {
-    size_t ni = n - i0 < step ? n - i0 : step;
-    int rc = cost_rows(x, b, i0, ni, x->tile);
-    if (rc) return rc;
-    const double *t = x->tile;
-#pragma omp parallel for schedule(static) if (ni * m > 20000)
-    for (size_t ii = 0; ii < ni; ii++)
-      out[i0 + ii] = Lc ? row_cls(h, t + ii * m, b->c, s, eps, Lc + (i0 + ii) * b->c->ncls)
-                        : -eps * ot_vexp_lse(h, t + ii * m, m, s, prev ? -prev[i0 + ii] : NAN);
-    if (report(x, 0)) return OT_ECANCELED;
-  }
+  /* online: the blocked sweep, rows only (class sums with them when asked) */
+  if (!x->bscr || (Lc && !x->clsacc)) return OT_EINVAL;
+  int rc = sweep_blocks(x, b, h, NULL, s, out, NULL, 0, Lc);
+  if (rc) return rc;
+  for (size_t i = 0; i < n; i++) out[i] *= -eps;
   return OT_OK;
 }
 
@@ -852,17 +840,18 @@ static void col_accumulate(const double *t, size_t ld, size_t ni, size_t nj, con
 }
 
 /*
- * Online sweeps by blocks of SW_R rows x SW_C columns: each thread computes
+ * Online sweeps by blocks of swr rows x swc columns (default SW_R x SW_C;
+ * tile_rows x tile_rows when that option is given): each thread computes
  * a block's costs (BLAS on one thread: no second thread pool competing for
  * the cores), then its row and column log-sum-exps while the block is still
  * in cache, into running (M, S) accumulators of its own (M + log S), merged
  * after the sweep.  Per-thread scratch (ctx.bscr, bper doubles each): the
- * block (SW_R x SW_C), column maxima (SW_C), row and column accumulators
- * (2 x max(n, m) each); single precision adds an SW_R x SW_C float block.
+ * block (swr x swc), column maxima (swc), row and column accumulators
+ * (2 x max(n, m) each); single precision adds an swr x swc float block.
  */
 enum { SW_R = 256, SW_C = 2048 };
 
-static size_t sweep_scratch(size_t nm) { return (size_t)SW_R * SW_C + SW_C + 4 * nm; }
+static size_t sweep_scratch(size_t nm, size_t swr, size_t swc) { return swr * swc + swc + 4 * nm; }
 
 /*
  * Row log-sum-exps of one block (ni x nj at columns j0..): into the running
@@ -906,9 +895,10 @@ static void block_rows(const double *blkc, size_t ni, size_t nj, size_t i0, size
 static int sweep_blocks(ctx *x, const blk *b, const double *h, const double *hr, double s,
                         double *Lr, double *Lc, int sym, double *Lcls) {
   size_t n = b->r->n, m = b->c->n, nm = n > m ? n : m;
-  size_t nrb = (n + SW_R - 1) / SW_R, ncb = (m + SW_C - 1) / SW_C;
-  /* sym: column blocks aligned with the row blocks (SW_R wide) */
-  size_t cw = sym ? SW_R : SW_C;
+  size_t R = x->swr, Cw = x->swc, base = R * Cw + Cw; /* accumulators after the block */
+  size_t nrb = (n + R - 1) / R, ncb = (m + Cw - 1) / Cw;
+  /* sym: column blocks aligned with the row blocks (R wide) */
+  size_t cw = sym ? R : Cw;
   if (sym) ncb = nrb;
   size_t nitems = sym ? nrb * (nrb + 1) / 2 : nrb;
   const side *cls = Lcls && !sym ? b->c : NULL;
@@ -916,7 +906,7 @@ static int sweep_blocks(ctx *x, const blk *b, const double *h, const double *hr,
   int nt = x->nthr, bad = OT_OK;
   volatile int stop = 0;
   for (int t = 0; t < nt; t++) {
-    double *acc = x->bscr + (size_t)t * x->bper + (size_t)SW_R * SW_C + SW_C;
+    double *acc = x->bscr + (size_t)t * x->bper + base;
     for (size_t k = 0; k < nm; k++) acc[k] = acc[2 * nm + k] = -INFINITY;
     memset(acc + nm, 0, nm * sizeof(double));
     memset(acc + 3 * nm, 0, nm * sizeof(double));
@@ -946,10 +936,10 @@ static int sweep_blocks(ctx *x, const blk *b, const double *h, const double *hr,
       cb1 = cb0 + 1;
     }
     int tid = THREAD_ID();
-    double *blkc = x->bscr + (size_t)tid * x->bper, *mx = blkc + (size_t)SW_R * SW_C;
-    double *rM = mx + SW_C, *rS = rM + nm, *cM = rS + nm, *cS = cM + nm;
-    float *fb = x->bfscr ? x->bfscr + (size_t)tid * SW_R * SW_C : NULL;
-    size_t i0 = rb * SW_R, ni = n - i0 < SW_R ? n - i0 : SW_R;
+    double *blkc = x->bscr + (size_t)tid * x->bper, *mx = blkc + R * Cw;
+    double *rM = mx + Cw, *rS = rM + nm, *cM = rS + nm, *cS = cM + nm;
+    float *fb = x->bfscr ? x->bfscr + (size_t)tid * R * Cw : NULL;
+    size_t i0 = rb * R, ni = n - i0 < R ? n - i0 : R;
     for (size_t cb = cb0; cb < cb1 && !stop; cb++) {
       size_t j0 = cb * cw, nj = m - j0 < cw ? m - j0 : cw;
       int rc = cost_range(x, b, i0, ni, j0, nj, blkc, fb);
@@ -977,7 +967,7 @@ static int sweep_blocks(ctx *x, const blk *b, const double *h, const double *hr,
     for (size_t k = 0; k < len; k++) {
       double Mk = -INFINITY, Sk = 0.0;
       for (int t = 0; t < nt; t++) {
-        const double *acc = x->bscr + (size_t)t * x->bper + (size_t)SW_R * SW_C + SW_C + off;
+        const double *acc = x->bscr + (size_t)t * x->bper + base + off;
         if (acc[k] != -INFINITY) acc_merge(&Mk, &Sk, acc[k] + log(acc[nm + k]));
       }
       L[k] = Mk + log(Sk);
@@ -1098,17 +1088,26 @@ static void eps_list(double *list, size_t *len, double D, double entreg, double 
   *len = k;
 }
 
-/* Dense plan rows: P_ij = a_i b_j exp((f_i + g_j - C_ij) / eps). */
+/* Dense plan rows: P_ij = a_i b_j exp((f_i + g_j - C_ij) / eps); online
+ * blocks in tiles of x->tile_rows rows (scratch allocated here). */
 static int write_plan(ctx *x, const blk *b, const double *f, const double *g, double eps,
                       ot_mat P) {
   size_t n = b->r->n, m = b->c->n, step = b->dense ? n : x->tile_rows;
+  double *tile = NULL;
+  float *ft = NULL;
+  int rc = OT_OK;
+  if (!b->dense) {
+    size_t bytes;
+    if (step == 0 || step > n) step = n;
+    if ((rc = ot_alloc_doubles(step, m, &tile))) return rc;
+    if (b->r->Xf && ((rc = ot_mem_size(step, m, sizeof(float), &bytes)) ||
+                     (rc = ot_malloc(bytes, &ft))))
+      goto done;
+  }
   for (size_t i0 = 0; i0 < n; i0 += step) {
     size_t ni = n - i0 < step ? n - i0 : step;
-    const double *t = b->dense ? b->dense + i0 * m : x->tile;
-    if (!b->dense) {
-      int rc = cost_rows(x, b, i0, ni, x->tile);
-      if (rc) return rc;
-    }
+    const double *t = b->dense ? b->dense + i0 * m : tile;
+    if (!b->dense && (rc = cost_range(x, b, i0, ni, 0, m, tile, ft))) goto done;
     for (size_t ii = 0; ii < ni; ii++) {
       size_t i = i0 + ii;
       double *row = P.data + i * P.ld;
@@ -1116,7 +1115,10 @@ static int write_plan(ctx *x, const blk *b, const double *f, const double *g, do
         row[j] = b->r->w[i] * b->c->w[j] * exp((f[i] + g[j] - t[ii * m + j]) / eps);
     }
   }
-  return OT_OK;
+done:
+  ot_free(tile);
+  ot_free(ft);
+  return rc;
 }
 
 /*
@@ -1464,7 +1466,7 @@ static int outer_impl(const ot_otdd_problem *p, const ot_otdd_outer_opts *o, ot_
     size_t tr = o->tile_rows ? o->tile_rows : TILE_DOUBLES / nm;
     if (tr < 16 && !o->tile_rows) tr = 16;
     if (tr > nm) tr = nm;
-    if (single && (rc = make_single(&x, &A, &B, online ? tr : 256, nm, &fstore))) goto done_w;
+    if (single && (rc = make_single(&x, &A, &B, online ? 0 : 256, nm, &fstore))) goto done_w;
     if (!online) {
       if ((rc = ot_alloc_doubles(cells, 1, &dense))) goto done_w;
       xy.dense = dense;
@@ -1477,16 +1479,19 @@ static int outer_impl(const ot_otdd_problem *p, const ot_otdd_outer_opts *o, ot_
       if (debiased && ((rc = fill_dense(&x, &xx)) || (rc = fill_dense(&x, &yy)))) goto done_w;
     } else {
       x.tile_rows = tr;
-      if ((rc = ot_alloc_doubles(tr, nm, &x.tile))) goto done_w;
+      /* blocks of the sweeps: tile_rows x tile_rows when given (tests), else the
+         cache-sized default */
+      x.swr = o->tile_rows ? o->tile_rows : SW_R;
+      x.swc = o->tile_rows ? o->tile_rows : SW_C;
       x.nthr = NTHREADS();
-      x.bper = sweep_scratch(nm);
+      x.bper = sweep_scratch(nm, x.swr, x.swc);
       if ((rc = ot_alloc_doubles(nm, 1, &x.hr)) ||
           (rc = ot_alloc_doubles((size_t)x.nthr, x.bper, &x.bscr)))
         goto done_w;
       if (Lc && (rc = ot_alloc_doubles(n, 2 * C2, &x.clsacc))) goto done_w;
       if (single) {
         size_t fb;
-        if ((rc = ot_mem_size((size_t)x.nthr * SW_R, SW_C, sizeof(float), &fb)) ||
+        if ((rc = ot_mem_size((size_t)x.nthr * x.swr, x.swc, sizeof(float), &fb)) ||
             (rc = ot_malloc(fb, &x.bfscr)))
           goto done_w;
       }
@@ -1694,7 +1699,6 @@ done:
   ot_free(tmass);
   ot_free(Cexact);
   ot_free(dense);
-  ot_free(x.tile);
   ot_free(x.ftile);
   ot_free(fstore);
   ot_free(x.hr);
@@ -1736,17 +1740,15 @@ static int class_order(size_t **perm, const int *c, size_t n, size_t C) {
 static int plan_online(const ot_otdd_problem *p, const ot_otdd_outer_opts *o, const double *f,
                        const double *g, ot_mat P) {
   size_t n = p->X1.rows, m = p->X2.rows, C1 = 0, C2 = 0;
-  double *buf = NULL, *tile = NULL, *W21 = NULL;
+  double *buf = NULL;
   float *fstore = NULL;
   int rc;
   for (size_t i = 0; i < n; i++) C1 = (size_t)p->c1[i] + 1 > C1 ? (size_t)p->c1[i] + 1 : C1;
   for (size_t j = 0; j < m; j++) C2 = (size_t)p->c2[j] + 1 > C2 ? (size_t)p->c2[j] + 1 : C2;
-  (void)W21;
   if ((rc = ot_alloc_doubles(2 * (n + m), 1, &buf))) goto done;
   size_t tr = TILE_DOUBLES / m;
   if (tr < 16) tr = 16;
   if (tr > n) tr = n;
-  if ((rc = ot_alloc_doubles(tr, m, &tile))) goto done;
   side A = {p->X1, p->c1, n, NULL, buf, buf + n, NULL, 0, NULL};
   side B = {p->X2, p->c2, m, NULL, buf + 2 * n, buf + 2 * n + m, NULL, 0, NULL};
   double *wa = buf, *wb = buf + 2 * n;
@@ -1762,10 +1764,9 @@ static int plan_online(const ot_otdd_problem *p, const ot_otdd_outer_opts *o, co
   memset(&x, 0, sizeof x);
   x.lx = o->lambda_x;
   x.ly = o->lambda_y;
-  x.tile = tile;
   x.tile_rows = tr;
   blk b = {&A, &B, p->W12, NULL};
-  if (o->single && o->lambda_x != 0.0 && (rc = make_single(&x, &A, &B, tr, m, &fstore)))
+  if (o->single && o->lambda_x != 0.0 && (rc = make_single(&x, &A, &B, 0, m, &fstore)))
     goto done_x;
   rc = write_plan(&x, &b, f, g, o->entreg, P);
 done_x:
@@ -1773,7 +1774,6 @@ done_x:
   ot_free(fstore);
 done:
   ot_free(buf);
-  ot_free(tile);
   return rc;
 }
 

@@ -34,8 +34,9 @@
  *      that fixes the mass of each (class, class) block, over-relaxation),
  *      the peer's "compat" schedule, exact network simplex.
  *      Returns the value and the final dual potentials.  Dense (cost blocks
- *      cached) or online (cost tiles recomputed from coordinates: one GEMM
- *      per tile plus a label-pair lookup, O((n + m) d) memory).
+ *      cached) or online (cost blocks recomputed from coordinates: one GEMM
+ *      per block plus a label-pair lookup, each block reduced by the thread
+ *      that made it; O((n + m) d) memory).
  *
  * ot_otdd_barycentric gives, in the same online form, the row-normalized
  * entropic plan applied to the target points, sum_j pi_ij y_j / sum_j pi_ij,
@@ -210,8 +211,9 @@ typedef struct ot_otdd_outer_opts {
   int online;            /* -1 (default): dense when the cost blocks fit in dense_limit
                             bytes, else online; 0: dense; 1: online (exact mode is dense) */
   size_t dense_limit;    /* bytes (default 256 MiB) */
-  size_t tile_rows;      /* online: rows per cost tile; 0 (default) = automatic (about
-                            4M doubles per tile, at least 16 rows) */
+  size_t tile_rows;      /* online: the sweeps' blocks are tile_rows x tile_rows and the
+                            coupling's tiles tile_rows rows; 0 (default) = automatic
+                            (blocks of 256 x 2048, tiles of about 4M doubles) */
   int single;            /* 1: the feature inner products of the cost in single precision
                             (float GEMM on the clouds centred at their common mean; about
                             twice as fast in high dimension, costs exact to ~1e-6 relative);
