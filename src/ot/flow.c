@@ -24,6 +24,15 @@
 #include "vexp.h"
 #include "view.h"
 
+#ifdef _OPENMP
+#include <omp.h>
+#define THREAD_ID() omp_get_thread_num()
+#define NTHREADS() omp_get_max_threads()
+#else
+#define THREAD_ID() 0
+#define NTHREADS() 1
+#endif
+
 #define OMP_MIN_WORK 20000
 /* Plan weights at or below this are left out of sparse barycentric sums. */
 #define SPARSE_W 1e-15
@@ -81,7 +90,9 @@ struct ot_flow {
   double *pool;          /* the arrays above that are carved from one block */
   double last_err;       /* marginal error of the last converged-mode iteration */
   double *scr;           /* soft-min scratch of the running solve: h, cost tile, weights */
-  size_t scr_nm, scr_tile;
+  size_t scr_nm, scr_tile; /* scr: h (scr_nm), then per thread a cost tile and a
+                              weight tile (scr_tile each) */
+  int scr_nthr;
   double F, parts[OT_FLOW_NPARTS], gnorm;
   long solver_iter;
   /* warm potentials per OT term: f_ba (n), g_ab (m), f_aa (n) */
@@ -192,126 +203,165 @@ static int blk_init(blk *B, int dense) {
 }
 
 /*
+ * The work of one tile of rows [i0, i1) with costs Ct ((i1 - i0) x m): the
+ * row soft-mins into out, the barycentric rows into T (when T), and the
+ * column accumulators (cmax, csum; when hc) from the row values hc.  w:
+ * (i1 - i0) x m scratch.  The loops are OpenMP-parallel when called alone,
+ * serial inside a team (nested regions run on one thread).
+ */
+static int tile_work(const blk *B, size_t i0, size_t i1, const double *Ct, double *w,
+                     const double *h, double eps, double *out, double *T, const double *hc,
+                     double *cmax, double *csum) {
+  size_t m = B->Y.rows, D = B->Y.cols;
+  double s = 1.0 / eps;
+  long rows = (long)(i1 - i0);
+  size_t nnz = 0;
+#pragma omp parallel for schedule(dynamic, 4) reduction(+ : nnz) if ((size_t)rows * m > OMP_MIN_WORK)
+  for (long r = 0; r < rows; r++) {
+    const double *c = Ct + (size_t)r * m;
+    if (T && !B->C) {
+      /* online: one exponential per pair for both the soft-min and the weights */
+      double *wr = w + (size_t)r * m, mx = -INFINITY, sum = 0;
+      for (size_t j = 0; j < m; j++) {
+        wr[j] = (h[j] - c[j]) * s;
+        if (wr[j] > mx) mx = wr[j];
+      }
+      for (size_t j = 0; j < m; j++) wr[j] -= mx;
+      ot_vexp(wr, wr, m);
+      for (size_t j = 0; j < m; j++) sum += wr[j];
+      out[i0 + (size_t)r] = -eps * (mx + log(sum));
+      double inv = 1.0 / sum;
+      for (size_t j = 0; j < m; j++) {
+        wr[j] *= inv;
+        nnz += wr[j] > SPARSE_W;
+      }
+      continue;
+    }
+    double fi = -eps * ot_vexp_lse(h, c, m, s, NAN);
+    out[i0 + (size_t)r] = fi;
+    if (T) {
+      double *wr = w + (size_t)r * m;
+      ot_vexp_row(wr, fi, h, c, m, s);
+    }
+  }
+  if (hc) {
+    /* the column soft-mins from the row potential, streamed over the tiles
+       (one cost tile serves both updates of a Jacobi pair) */
+    long nb = (long)((m + 255) / 256);
+#pragma omp parallel for schedule(static) if ((size_t)rows * m > OMP_MIN_WORK)
+    for (long bj = 0; bj < nb; bj++) {
+      size_t j0 = (size_t)bj * 256, j1 = j0 + 256 < m ? j0 + 256 : m, len = j1 - j0;
+      double tmax[256], tmp[256];
+      for (size_t q = 0; q < len; q++) tmax[q] = -INFINITY;
+      for (long r = 0; r < rows; r++) {
+        const double *c = Ct + (size_t)r * m + j0;
+        double hr = hc[i0 + (size_t)r];
+        for (size_t q = 0; q < len; q++) {
+          double v = hr - c[q];
+          tmax[q] = v > tmax[q] ? v : tmax[q];
+        }
+      }
+      for (size_t q = 0; q < len; q++) {
+        double M = fmax(cmax[j0 + q], tmax[q]);
+        if (M > -INFINITY && cmax[j0 + q] > -INFINITY) csum[j0 + q] *= exp((cmax[j0 + q] - M) * s);
+        cmax[j0 + q] = M;
+      }
+      for (long r = 0; r < rows; r++) {
+        const double *c = Ct + (size_t)r * m + j0;
+        double hr = hc[i0 + (size_t)r];
+        for (size_t q = 0; q < len; q++) tmp[q] = (hr - c[q] - cmax[j0 + q]) * s;
+        ot_vexp(tmp, tmp, len);
+        for (size_t q = 0; q < len; q++) csum[j0 + q] += tmp[q];
+      }
+    }
+  }
+  if (T && !B->C && nnz * 8 < (size_t)rows * m) {
+    /* online (large) problems: at small eps the plan rows are nearly one-hot, so sum
+       only the weights above SPARSE_W (the dropped mass is below m * SPARSE_W per
+       row).  Dense problems keep the GEMM: Adam's normalisation makes a flow's path
+       sensitive to even these tiny terms, and the reference history is dense. */
+#pragma omp parallel for schedule(dynamic, 4) if ((size_t)rows * m > OMP_MIN_WORK)
+    for (long r = 0; r < rows; r++) {
+      const double *wr = w + (size_t)r * m;
+      double *t = T + (i0 + (size_t)r) * D;
+      for (size_t k = 0; k < D; k++) t[k] = 0.0;
+      for (size_t j = 0; j < m; j++)
+        if (wr[j] > SPARSE_W) {
+          const double *y = B->Y.data + j * B->Y.ld;
+          for (size_t k = 0; k < D; k++) t[k] += wr[j] * y[k];
+        }
+    }
+  } else if (T) {
+    ot_mat Wt = ot_mat_view(w, i1 - i0, m);
+    ot_mat Tt = ot_mat_view(T + i0 * D, i1 - i0, D);
+    return ot_gemm(Tt, 1.0, Wt, 0, B->Y, 0, 0.0);
+  }
+  return OT_OK;
+}
+
+/*
  * out_i = softmin_eps(C_i., logw + pot / eps) = -eps log sum_j w_j exp((pot_j - C_ij) / eps)
  * (pot NULL = 0).  With T (rows x D, contiguous), also T_i = sum_j p_ij Y_j
  * with p_ij the row-normalised weights of that soft-min (the barycentric
- * projection onto B->Y).
+ * projection onto B->Y).  With cout, also the column soft-mins from cpot
+ * (a Jacobi pair from one sweep).  Dense blocks go tile after tile with
+ * threaded loops inside; online ones (costs from coordinates) give whole
+ * tiles to the threads, each computing its tile's costs with one-thread
+ * BLAS and keeping column accumulators of its own (merged at the end), so
+ * that no second thread pool competes for the cores.
  */
 static int sm_pass_cols(ot_flow *f, const blk *B, double eps, const double *pot,
                         const double *logw, double *out, double *T, const double *cpot,
                         const double *clogw, double *cout) {
-  size_t n = B->X.rows, m = B->Y.rows, D = B->Y.cols;
+  size_t n = B->X.rows, m = B->Y.rows;
   size_t tr = m ? (1u << 20) / m : 1;
   if (tr < 1) tr = 1;
   if (tr > 256) tr = 256;
   if (tr > n) tr = n;
-  double *h = f->scr, *tile = f->scr + f->scr_nm, *w = tile + f->scr_tile;
-  double *cmax = NULL, *csum = NULL, *hc = NULL;
+  int nt = B->C ? 1 : f->scr_nthr;
+  double *h = f->scr;
+  double *acc = NULL, *hc = NULL;
   int rc = OT_OK;
-  if (cout) {
-    if ((rc = ot_alloc_doubles(2 * m + n, 1, &cmax))) goto done;
-    csum = cmax + m;
-    hc = csum + m;
-    for (size_t j = 0; j < m; j++) cmax[j] = -INFINITY, csum[j] = 0.0;
+  if (cout) { /* per thread: cmax (m), csum (m); then hc (n) */
+    if ((rc = ot_alloc_doubles(2 * (size_t)nt * m + n, 1, &acc))) goto done;
+    hc = acc + 2 * (size_t)nt * m;
+    for (size_t k = 0; k < (size_t)nt * m; k++) acc[k] = -INFINITY;
+    for (size_t k = 0; k < (size_t)nt * m; k++) acc[(size_t)nt * m + k] = 0.0;
     for (size_t i = 0; i < n; i++) hc[i] = (cpot ? cpot[i] : 0.0) + eps * clogw[i];
   }
   for (size_t j = 0; j < m; j++) h[j] = (pot ? pot[j] : 0.0) + eps * logw[j];
-  double s = 1.0 / eps;
-  for (size_t i0 = 0; i0 < n; i0 += tr) {
-    size_t i1 = i0 + tr < n ? i0 + tr : n;
-    const double *Ct;
-    if (B->C) {
-      Ct = B->C + i0 * m;
-    } else {
-      rc = cost_tile(B, i0, i1, tile);
-      if (rc) goto done;
-      Ct = tile;
+  size_t ntiles = (n + tr - 1) / tr;
+  if (B->C) {
+    double *w = f->scr + f->scr_nm + f->scr_tile;
+    for (size_t t = 0; t < ntiles && !rc; t++) {
+      size_t i0 = t * tr, i1 = i0 + tr < n ? i0 + tr : n;
+      rc = tile_work(B, i0, i1, B->C + i0 * m, w, h, eps, out, T, hc, acc, acc ? acc + m : NULL);
+      if (!rc) rc = tick(f, 0);
     }
-    long rows = (long)(i1 - i0);
-    size_t nnz = 0;
-#pragma omp parallel for schedule(dynamic, 4) reduction(+ : nnz) if ((size_t)rows * m > OMP_MIN_WORK)
-    for (long r = 0; r < rows; r++) {
-      const double *c = Ct + (size_t)r * m;
-      if (T && !B->C) {
-        /* online: one exponential per pair for both the soft-min and the weights */
-        double *wr = w + (size_t)r * m, mx = -INFINITY, sum = 0;
-        for (size_t j = 0; j < m; j++) {
-          wr[j] = (h[j] - c[j]) * s;
-          if (wr[j] > mx) mx = wr[j];
-        }
-        for (size_t j = 0; j < m; j++) wr[j] -= mx;
-        ot_vexp(wr, wr, m);
-        for (size_t j = 0; j < m; j++) sum += wr[j];
-        out[i0 + (size_t)r] = -eps * (mx + log(sum));
-        double inv = 1.0 / sum;
-        for (size_t j = 0; j < m; j++) {
-          wr[j] *= inv;
-          nnz += wr[j] > SPARSE_W;
-        }
+  } else {
+    int saved = ot_blas_threads(), bad = OT_OK;
+    volatile int stop = 0;
+    ot_blas_set_threads(1);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
+    for (size_t t = 0; t < ntiles; t++) {
+      if (stop || bad) continue;
+      int tid = THREAD_ID();
+      double *tile = f->scr + f->scr_nm + 2 * (size_t)tid * f->scr_tile, *w = tile + f->scr_tile;
+      size_t i0 = t * tr, i1 = i0 + tr < n ? i0 + tr : n;
+      double *cm = acc ? acc + (size_t)tid * m : NULL, *cs = acc ? acc + ((size_t)nt + tid) * m : NULL;
+      int r = cost_tile(B, i0, i1, tile);
+      if (!r) r = tile_work(B, i0, i1, tile, w, h, eps, out, T, hc, cm, cs);
+      if (r) {
+#pragma omp critical(flow_pass)
+        if (!bad) bad = r;
         continue;
       }
-      double fi = -eps * ot_vexp_lse(h, c, m, s, NAN);
-      out[i0 + (size_t)r] = fi;
-      if (T) {
-        double *wr = w + (size_t)r * m;
-        ot_vexp_row(wr, fi, h, c, m, s);
-      }
+      if (tid == 0 && tick(f, 0)) stop = 1;
     }
-    if (cout) {
-      /* the column soft-mins from the row potential, streamed over the tiles
-         (one cost tile serves both updates of a Jacobi pair) */
-      long nb = (long)((m + 255) / 256);
-#pragma omp parallel for schedule(static) if ((size_t)rows * m > OMP_MIN_WORK)
-      for (long bj = 0; bj < nb; bj++) {
-        size_t j0 = (size_t)bj * 256, j1 = j0 + 256 < m ? j0 + 256 : m, len = j1 - j0;
-        double tmax[256], tmp[256];
-        for (size_t q = 0; q < len; q++) tmax[q] = -INFINITY;
-        for (long r = 0; r < rows; r++) {
-          const double *c = Ct + (size_t)r * m + j0;
-          double hr = hc[i0 + (size_t)r];
-          for (size_t q = 0; q < len; q++) {
-            double v = hr - c[q];
-            tmax[q] = v > tmax[q] ? v : tmax[q];
-          }
-        }
-        for (size_t q = 0; q < len; q++) {
-          double M = fmax(cmax[j0 + q], tmax[q]);
-          if (M > -INFINITY && cmax[j0 + q] > -INFINITY) csum[j0 + q] *= exp((cmax[j0 + q] - M) * s);
-          cmax[j0 + q] = M;
-        }
-        for (long r = 0; r < rows; r++) {
-          const double *c = Ct + (size_t)r * m + j0;
-          double hr = hc[i0 + (size_t)r];
-          for (size_t q = 0; q < len; q++) tmp[q] = (hr - c[q] - cmax[j0 + q]) * s;
-          ot_vexp(tmp, tmp, len);
-          for (size_t q = 0; q < len; q++) csum[j0 + q] += tmp[q];
-        }
-      }
-    }
-    if (T && !B->C && nnz * 8 < (size_t)rows * m) {
-      /* online (large) problems: at small eps the plan rows are nearly one-hot, so sum
-         only the weights above SPARSE_W (the dropped mass is below m * SPARSE_W per
-         row).  Dense problems keep the GEMM: Adam's normalisation makes a flow's path
-         sensitive to even these tiny terms, and the reference history is dense. */
-#pragma omp parallel for schedule(dynamic, 4) if ((size_t)rows * m > OMP_MIN_WORK)
-      for (long r = 0; r < rows; r++) {
-        const double *wr = w + (size_t)r * m;
-        double *t = T + (i0 + (size_t)r) * D;
-        for (size_t k = 0; k < D; k++) t[k] = 0.0;
-        for (size_t j = 0; j < m; j++)
-          if (wr[j] > SPARSE_W) {
-            const double *y = B->Y.data + j * B->Y.ld;
-            for (size_t k = 0; k < D; k++) t[k] += wr[j] * y[k];
-          }
-      }
-    } else if (T) {
-      ot_mat Wt = ot_mat_view(w, i1 - i0, m);
-      ot_mat Tt = ot_mat_view(T + i0 * D, i1 - i0, D);
-      rc = ot_gemm(Tt, 1.0, Wt, 0, B->Y, 0, 0.0);
-      if (rc) goto done;
-    }
-    if ((rc = tick(f, 0))) goto done;
+    ot_blas_set_threads(saved);
+    rc = bad ? bad : stop ? OT_ECANCELED : OT_OK;
   }
+  if (rc) goto done;
   for (size_t i = 0; i < n; i++)
     if (!isfinite(out[i])) {
       rc = OT_ENUMERIC;
@@ -319,11 +369,18 @@ static int sm_pass_cols(ot_flow *f, const blk *B, double eps, const double *pot,
     }
   if (cout)
     for (size_t j = 0; j < m; j++) {
-      cout[j] = -cmax[j] - eps * log(csum[j]);
+      /* merge the threads' (max, sum) pairs */
+      double M = -INFINITY, S = 0.0, s = 1.0 / eps;
+      for (int t = 0; t < nt; t++) M = fmax(M, acc[(size_t)t * m + j]);
+      for (int t = 0; t < nt; t++) {
+        double mt = acc[(size_t)t * m + j];
+        if (mt > -INFINITY) S += acc[((size_t)nt + t) * m + j] * exp((mt - M) * s);
+      }
+      cout[j] = -M - eps * log(S);
       if (!isfinite(cout[j])) rc = OT_ENUMERIC;
     }
 done:
-  ot_free(cmax);
+  ot_free(acc);
   f->solver_iter++;
   return rc;
 }
@@ -502,7 +559,8 @@ static int ot_term(ot_flow *f, int term, ot_mat Xp, ot_mat Yp, const int *li,
   size_t nm = n > m ? n : m, tcap = (size_t)1 << 20;
   if (tcap < nm) tcap = nm;
   if (tcap > nm * nm) tcap = nm * nm;
-  if ((rc = ot_alloc_doubles(nm + 2 * tcap, 1, &f->scr))) goto done;
+  f->scr_nthr = NTHREADS();
+  if ((rc = ot_alloc_doubles(nm + 2 * tcap * (size_t)f->scr_nthr, 1, &f->scr))) goto done;
   f->scr_nm = nm;
   f->scr_tile = tcap;
   /* buffers: F, Gp, FA, GB, and temporaries */
