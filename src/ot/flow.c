@@ -19,19 +19,12 @@
 #include "cost.h"
 #include "emd.h"
 #include "linalg.h"
+#include "par.h"
 #include "otdd.h"
 #include "rand.h"
 #include "vexp.h"
 #include "view.h"
 
-#ifdef _OPENMP
-#include <omp.h>
-#define THREAD_ID() omp_get_thread_num()
-#define NTHREADS() omp_get_max_threads()
-#else
-#define THREAD_ID() 0
-#define NTHREADS() 1
-#endif
 
 #define OMP_MIN_WORK 20000
 /* Plan weights at or below this are left out of sparse barycentric sums. */
@@ -340,12 +333,12 @@ static int sm_pass_cols(ot_flow *f, const blk *B, double eps, const double *pot,
     }
   } else {
     int saved = ot_blas_threads(), bad = OT_OK;
-    volatile int stop = 0;
+    int stop = 0;
     ot_blas_set_threads(1);
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt) if (n * m > OMP_MIN_WORK)
     for (size_t t = 0; t < ntiles; t++) {
-      if (stop || bad) continue;
-      int tid = THREAD_ID();
+      if (ot_flag_get(&stop) || ot_flag_get(&bad)) continue;
+      int tid = OT_THREAD_ID();
       double *tile = f->scr + f->scr_nm + 2 * (size_t)tid * f->scr_tile, *w = tile + f->scr_tile;
       size_t i0 = t * tr, i1 = i0 + tr < n ? i0 + tr : n;
       double *cm = acc ? acc + (size_t)tid * m : NULL, *cs = acc ? acc + ((size_t)nt + tid) * m : NULL;
@@ -353,10 +346,10 @@ static int sm_pass_cols(ot_flow *f, const blk *B, double eps, const double *pot,
       if (!r) r = tile_work(B, i0, i1, tile, w, h, eps, out, T, hc, cm, cs);
       if (r) {
 #pragma omp critical(flow_pass)
-        if (!bad) bad = r;
+        if (!bad) ot_flag_set(&bad, r);
         continue;
       }
-      if (tid == 0 && tick(f, 0)) stop = 1;
+      if (tid == 0 && tick(f, 0)) ot_flag_set(&stop, 1);
     }
     ot_blas_set_threads(saved);
     rc = bad ? bad : stop ? OT_ECANCELED : OT_OK;
@@ -559,7 +552,7 @@ static int ot_term(ot_flow *f, int term, ot_mat Xp, ot_mat Yp, const int *li,
   size_t nm = n > m ? n : m, tcap = (size_t)1 << 20;
   if (tcap < nm) tcap = nm;
   if (tcap > nm * nm) tcap = nm * nm;
-  f->scr_nthr = NTHREADS();
+  f->scr_nthr = OT_NTHREADS();
   if ((rc = ot_alloc_doubles(nm + 2 * tcap * (size_t)f->scr_nthr, 1, &f->scr))) goto done;
   f->scr_nm = nm;
   f->scr_tile = tcap;

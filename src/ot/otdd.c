@@ -19,18 +19,11 @@
 #include "emd.h"
 #include "gauss.h"
 #include "linalg.h"
+#include "par.h"
 #include "otdd.h"
 #include "sinkhorn.h"
 #include "vexp.h"
 
-#ifdef _OPENMP
-#include <omp.h>
-#define THREAD_ID() omp_get_thread_num()
-#define NTHREADS() omp_get_max_threads()
-#else
-#define THREAD_ID() 0
-#define NTHREADS() 1
-#endif
 
 /* Seconds between progress reports inside long passes. */
 #define PACE 0.05
@@ -223,7 +216,7 @@ static int compute_moments(ot_otdd_stats *st, ot_mat X) {
       if (me < min_eig) min_eig = me;
       if (r) {
 #pragma omp critical(otdd_status)
-        if (!bad) bad = r;
+        if (!bad) ot_flag_set(&bad, r);
       }
     }
     ot_blas_set_threads(saved);
@@ -467,7 +460,7 @@ static int labels_run(ot_jobs *jobs, size_t first, size_t stride) {
   ot_blas_set_threads(1);
 #pragma omp parallel for schedule(dynamic, 1)
   for (size_t u = 0; u < cnt; u++) {
-    if (stop || bad) continue;
+    if (ot_flag_get(&stop) || ot_flag_get(&bad)) continue;
     size_t t = first + u * stride;
     size_t i = (size_t)jobs->key[2 * t], j = (size_t)jobs->key[2 * t + 1];
     const double *mi = A->means ? A->means + i * d : NULL;
@@ -484,7 +477,7 @@ static int labels_run(ot_jobs *jobs, size_t first, size_t stride) {
         if (A->diagonal) {
           w = sqdist(mi, mj, d) + sqdist(A->sqrts + i * d, B->sqrts + j * d, d);
         } else {
-          double *U = lc->scratch + (size_t)THREAD_ID() * (2 * d * d + d), cross = 0.0;
+          double *U = lc->scratch + (size_t)OT_THREAD_ID() * (2 * d * d + d), cross = 0.0;
           r = bures_cross(&cross, A->factors + i * d * d, A->ranks[i], B->factors + j * d * d,
                           B->ranks[j], d, U, U + d * d, U + 2 * d * d);
           w = sqdist(mi, mj, d) + A->traces[i] + B->traces[j] - 2.0 * cross;
@@ -493,7 +486,7 @@ static int labels_run(ot_jobs *jobs, size_t first, size_t stride) {
     }
     if (r) {
 #pragma omp critical(otdd_status)
-      if (!bad) bad = r;
+      if (!bad) ot_flag_set(&bad, r);
       continue;
     }
     if (!(w > 0.0)) w = isnan(w) ? w : 0.0;
@@ -502,12 +495,12 @@ static int labels_run(ot_jobs *jobs, size_t first, size_t stride) {
     if (lc->sym) OT_AT(lc->W, j, i) = w;
 #pragma omp atomic
     donep++;
-    if (THREAD_ID() == 0 && o->progress) {
+    if (OT_THREAD_ID() == 0 && o->progress) {
       double now = ot_clock();
       if (now - last >= PACE) {
         ot_progress pr = {"otdd labels", (long)donep, (long)cnt, 0.0, NAN, now - t0, o->state};
         last = now;
-        if (o->progress(o->progress_ud, &pr)) stop = 1;
+        if (o->progress(o->progress_ud, &pr)) ot_flag_set(&stop, 1);
       }
     }
   }
@@ -561,7 +554,7 @@ int ot_otdd_label_distances(ot_mat W, const ot_otdd_stats *A, const ot_otdd_stat
     if ((rc = group_rows(A, &ra, &sa))) goto done;
     if ((rc = group_rows(B, &rb, &sb))) goto done;
   }
-  int nt = NTHREADS();
+  int nt = OT_NTHREADS();
   if (full && (rc = ot_alloc_doubles((size_t)nt, 2 * d * d + d, &scratch))) goto done;
   labels_ctx lc = {A, B, o, d, full, ra, sa, rb, sb, scratch, W, sym};
   ot_jobs jobs = {"labels", np, 2, key, 1, out, labels_run, &lc, 1};
@@ -904,7 +897,7 @@ static int sweep_blocks(ctx *x, const blk *b, const double *h, const double *hr,
   const side *cls = Lcls && !sym ? b->c : NULL;
   size_t C = cls ? cls->ncls : 0;
   int nt = x->nthr, bad = OT_OK;
-  volatile int stop = 0;
+  int stop = 0;
   for (int t = 0; t < nt; t++) {
     double *acc = x->bscr + (size_t)t * x->bper + base;
     for (size_t k = 0; k < nm; k++) acc[k] = acc[2 * nm + k] = -INFINITY;
@@ -921,9 +914,9 @@ static int sweep_blocks(ctx *x, const blk *b, const double *h, const double *hr,
     }
   int saved = ot_blas_threads();
   ot_blas_set_threads(1);
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt) if (n * m > 20000)
   for (size_t p = 0; p < nitems; p++) {
-    if (stop || bad) continue;
+    if (ot_flag_get(&stop) || ot_flag_get(&bad)) continue;
     size_t rb = p, cb0 = 0, cb1 = ncb;
     if (sym) { /* p -> (rb, cb), cb >= rb, row by row of the upper triangle */
       rb = 0;
@@ -935,17 +928,17 @@ static int sweep_blocks(ctx *x, const blk *b, const double *h, const double *hr,
       cb0 = rb + left;
       cb1 = cb0 + 1;
     }
-    int tid = THREAD_ID();
+    int tid = OT_THREAD_ID();
     double *blkc = x->bscr + (size_t)tid * x->bper, *mx = blkc + R * Cw;
     double *rM = mx + Cw, *rS = rM + nm, *cM = rS + nm, *cS = cM + nm;
     float *fb = x->bfscr ? x->bfscr + (size_t)tid * R * Cw : NULL;
     size_t i0 = rb * R, ni = n - i0 < R ? n - i0 : R;
-    for (size_t cb = cb0; cb < cb1 && !stop; cb++) {
+    for (size_t cb = cb0; cb < cb1 && !ot_flag_get(&stop); cb++) {
       size_t j0 = cb * cw, nj = m - j0 < cw ? m - j0 : cw;
       int rc = cost_range(x, b, i0, ni, j0, nj, blkc, fb);
       if (rc) {
 #pragma omp critical(otdd_sweep)
-        if (!bad) bad = rc;
+        if (!bad) ot_flag_set(&bad, rc);
         break;
       }
       if (Lr) block_rows(blkc, ni, nj, i0, j0, h, s, rM, rS, cls, x->clsacc);
@@ -953,7 +946,7 @@ static int sweep_blocks(ctx *x, const blk *b, const double *h, const double *hr,
         col_accumulate(blkc, nj, ni, nj, h + i0, s, rM + j0, rS + j0, mx);
       else if (!sym && Lc)
         col_accumulate(blkc, nj, ni, nj, hr + i0, s, cM + j0, cS + j0, mx);
-      if (tid == 0 && report(x, 0)) stop = 1;
+      if (tid == 0 && report(x, 0)) ot_flag_set(&stop, 1);
     }
   }
   ot_blas_set_threads(saved);
@@ -1483,7 +1476,7 @@ static int outer_impl(const ot_otdd_problem *p, const ot_otdd_outer_opts *o, ot_
          cache-sized default */
       x.swr = o->tile_rows ? o->tile_rows : SW_R;
       x.swc = o->tile_rows ? o->tile_rows : SW_C;
-      x.nthr = NTHREADS();
+      x.nthr = OT_NTHREADS();
       x.bper = sweep_scratch(nm, x.swr, x.swc);
       if ((rc = ot_alloc_doubles(nm, 1, &x.hr)) ||
           (rc = ot_alloc_doubles((size_t)x.nthr, x.bper, &x.bscr)))
