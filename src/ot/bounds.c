@@ -377,6 +377,19 @@ static int maybe_report(ctx *c) {
   return report(c);
 }
 
+/* The work queue of a round: *u gets the next item; 0 when stopped or done. */
+static int claim(ctx *c, size_t count, size_t *u) {
+  int stop;
+#pragma omp atomic read
+  stop = c->stop;
+  if (stop) return 0;
+  size_t v;
+#pragma omp atomic capture
+  v = c->next++;
+  *u = v;
+  return v < count;
+}
+
 /* Inner solvers' progress: stop when asked; thread 0 forwards reports. */
 typedef struct inner_ud {
   ctx *c;
@@ -481,14 +494,8 @@ static int pairs_run(ot_jobs *jobs, size_t start, size_t stride) {
       c->stop = 1;
     }
     for (;;) {
-      int stop;
-#pragma omp atomic read
-      stop = c->stop;
-      if (stop) break;
       size_t u;
-#pragma omp atomic capture
-      u = c->next++;
-      if (u >= count) break;
+      if (!claim(c, count, &u)) break;
       size_t t = start + u * stride, q = pb->first + t, a = c->pa[q], b = c->pb[q];
       double d = NAN, *row = jobs->out + t * jobs->width;
       /* f is indexed by position in the partition: f[r] for x = px[a m + r] */
@@ -1010,14 +1017,8 @@ static int semi_run(ot_jobs *jobs, size_t start, size_t stride) {
       c->stop = 1;
     }
     for (;;) {
-      int stop;
-#pragma omp atomic read
-      stop = c->stop;
-      if (stop) break;
       size_t u;
-#pragma omp atomic capture
-      u = c->next++;
-      if (u >= count) break;
+      if (!claim(c, count, &u)) break;
       size_t t = start + u * stride;
       int dir = t >= k;
       const size_t *rows = (dir == 0 ? c->px : c->py) + (t % k) * m;
