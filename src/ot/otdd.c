@@ -661,12 +661,9 @@ static int cost_range(const ctx *x, const blk *b, size_t i0, size_t ni, size_t j
     const double *wr = (hy != 0.0 && b->W.data) ? b->W.data + (size_t)r->c[i0 + ii] * b->W.ld : NULL;
     const double *sq = c->sq + j0;
     const int *cc = c->c + j0;
-    if (ft) {
-      const float *fr = ft + ii * nj;
-      for (size_t j = 0; j < nj; j++) o[j] = -lx * (double)fr[j];
-    }
+    const float *fr = ft ? ft + ii * nj : NULL;
     for (size_t j = 0; j < nj; j++) {
-      double v = o[j] + si + 0.5 * lx * sq[j];
+      double v = (fr ? -lx * (double)fr[j] : o[j]) + si + 0.5 * lx * sq[j];
       if (v < 0.0) v = 0.0;
       o[j] = wr ? v + hy * wr[cc[j]] : v;
     }
