@@ -12,11 +12,14 @@
 --                    eps = 0.1, the peer's schedule (outer = "compat")
 --   digits exact     the same cost, exact outer OT (network simplex)
 --   digits conv.     the same, converged Sinkhorn (tol 1e-3, the default)
---   fashion 784      Fashion-MNIST train[1..N] vs test[1..N], N = 10^4,
---                    d = 784 (pixels / 255), compat schedule, online tiles
---                    (no N x N matrix); one run; peak memory reported
+--   fashion compat   Fashion-MNIST train[1..N] vs test[1..N], N = 10^4,
+--                    d = 784 (pixels / 255), compat schedule, online sweeps
+--                    with the default cache (cost blocks kept between
+--                    sweeps, at most 2 GiB); one run; peak memory reported
 --   fashion single   the same with precision = "single" (float GEMM of the
 --                    feature inner products), its difference to double
+--   fashion no cache the single row with cache = 0: every sweep recomputes
+--                    its blocks, memory O(N) (no N x N block at all)
 -- The peer (microsoft/otdd: PyTorch + geomloss) is not installable here (no
 -- PyPI): its 3-4 s for the digits call are QUOTED from specs/otdd.md, not
 -- measured by this script.
@@ -93,10 +96,14 @@ collectgarbage()
 local before = ot.mem()
 out(string.format("\nfashion-mnist %d x %d, d = 784 (train vs test, pixels / 255); data %s\n", N,
                   N, mib(before.used)))
--- a line every 30 s of a long call
+-- a line every 30 s of a long call; inuse[1]: the most memory in use seen at
+-- the progress reports of the last call (they come at least every 50 ms)
+local inuse = {0}
 local function ticker()
   local last = 0
+  inuse[1] = 0
   return function(p)
+    inuse[1] = math.max(inuse[1], ot.mem().used)
     if p.elapsed - last > 30 then
       last = p.elapsed
       out(string.format("  ... %s iter %d, %.0f s\n", p.kernel, p.iter, p.elapsed))
@@ -104,12 +111,12 @@ local function ticker()
   end
 end
 local vf, inf = ot.otdd.distance(F1, F2, {outer = "compat", progress = ticker()})
-local after = ot.mem()
 row("fashion compat", vf, inf)
-out(string.format("  online tiles: %s; stages %d; peak counted memory %s (data %s before the call); "
-                  .. "process peak RSS %s\n", tostring(inf.online), inf.iterations, mib(after.peak),
-                  mib(before.used), rss_peak()))
-out(string.format("  an N x N cost block would be %s per block (4 blocks for the debiased form)\n",
+out(string.format("  online sweeps: %s; cache %s (%.0f %% of the swept blocks kept); stages %d; "
+                  .. "most memory in use during the call %s (data %s); process peak RSS %s\n",
+                  tostring(inf.online), mib(inf.cache_bytes or 0), 100 * (inf.cached or 0),
+                  inf.iterations, mib(inuse[1]), mib(before.used), rss_peak()))
+out(string.format("  an N x N double cost block is %s (4 for the debiased form when dense)\n",
                   mib(8 * N * N)))
 
 -- the same in single precision (float GEMM of the feature inner products)
@@ -118,9 +125,21 @@ collectgarbage()
 collectgarbage()
 local vs, ins = ot.otdd.distance(F1, F2, {outer = "compat", precision = "single",
                                           progress = ticker()})
-local after2 = ot.mem()
 row("fashion single", vs, ins)
 out(string.format("  precision %s: value - double = %.3g (%.2g relative); outer %.2fx faster; "
-                  .. "session peak counted memory %s, process peak RSS %s\n", ins.precision,
-                  vs - vf, math.abs(vs - vf) / math.abs(vf), inf.time_outer / ins.time_outer,
-                  mib(after2.peak), rss_peak()))
+                  .. "cache %s (%.0f %% kept); most memory in use during the call %s, process "
+                  .. "peak RSS %s\n", ins.precision, vs - vf, math.abs(vs - vf) / math.abs(vf),
+                  inf.time_outer / ins.time_outer, mib(ins.cache_bytes or 0),
+                  100 * (ins.cached or 0), mib(inuse[1]), rss_peak()))
+
+-- the same without the cache: O(N) memory, every sweep recomputes its blocks
+ins.f, ins.g = nil, nil
+collectgarbage()
+collectgarbage()
+local mark = ot.mem().used
+local vn, inn = ot.otdd.distance(F1, F2, {outer = "compat", precision = "single", cache = 0,
+                                          progress = ticker()})
+row("fashion no cache", vn, inn)
+out(string.format("  cache = 0: value - cached = %.3g; outer %.2fx the cached one's time; "
+                  .. "most memory in use during the call %s (data %s)\n", vn - vs,
+                  inn.time_outer / ins.time_outer, mib(inuse[1]), mib(mark)))

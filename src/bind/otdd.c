@@ -443,7 +443,7 @@ static const char *const distance_keys[] = {
     "inner", "outer", "debiased", "entreg", "lambda_x", "lambda_y", "diagonal_cov", "ridge",
     "maxsamples", "seed", "coupling", "min_class_size", "small_classes", "stats", "tol",
     "max_iter", "online", "scaling", "inner_reg", "inner_maxsamples", "progress", "precision",
-    NULL};
+    "cache", NULL};
 
 typedef struct outer_cfg {
   ot_otdd_outer_opts oo;
@@ -486,6 +486,19 @@ static void read_outer(lua_State *L, int opts, outer_cfg *c) {
     else if (!lua_isnil(L, -1))
       bind_argerror(L, opts, "opts", "option 'online' must be a boolean, got %s",
                     luaL_typename(L, -1));
+    lua_pop(L, 1);
+    lua_getfield(L, opts, "cache");
+    if (lua_type(L, -1) == LUA_TSTRING) {
+      const char *txt = lua_tostring(L, -1);
+      if (ot_mem_parse(txt, &c->oo.cache) != OT_OK)
+        bind_argerror(L, opts, "opts", "option 'cache' must be bytes or a size like \"512M\" "
+                      "or \"2G\", got \"%s\"", txt);
+    } else if (lua_isinteger(L, -1) && lua_tointeger(L, -1) >= 0) {
+      c->oo.cache = (size_t)lua_tointeger(L, -1);
+    } else if (!lua_isnil(L, -1)) {
+      bind_argerror(L, opts, "opts", "option 'cache' must be bytes (an integer >= 0) or a size "
+                    "like \"2G\", got %s", luaL_tolstring(L, -1, NULL));
+    }
     lua_pop(L, 1);
   }
   lua_Integer ms = bind_optfield_integer(L, opts, "maxsamples", 0);
@@ -668,6 +681,10 @@ static void run_distance(lua_State *L, const char *fname, const ot_otdd_stats *A
   setnum(L, "diameter", res.diameter);
   lua_pushboolean(L, res.online);
   lua_setfield(L, -2, "online");
+  if (res.online) {
+    setint(L, "cache_bytes", (lua_Integer)res.cache_bytes);
+    setnum(L, "cached", res.cached);
+  }
   lua_pushstring(L, res.single ? "single" : "double");
   lua_setfield(L, -2, "precision");
   lua_pushstring(L, outer_names[oc->oo.mode]);

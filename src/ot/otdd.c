@@ -57,6 +57,7 @@ void ot_otdd_outer_opts_init(ot_otdd_outer_opts *o) {
   o->exact_start = 1;
   o->online = -1;
   o->dense_limit = (size_t)256 << 20;
+  o->cache = (size_t)2 << 30;
 }
 
 const char *ot_otdd_inner_name(int inner) {
@@ -593,11 +594,28 @@ typedef struct side {
                       in float (sq then holds their squared norms); NULL: double */
 } side;
 
+/*
+ * Online blocks kept between sweeps (the `cache` option): slot k of a
+ * block's sweep (see sweep_blocks) is at base + off[k] (off[k] = SIZE_MAX:
+ * recomputed each sweep) and holds, once ready[k], the finished double
+ * costs, or in single precision the float inner products (finished again at
+ * each read: half the memory, and as fast at 10^4 x 10^4 in d = 784, where
+ * writing the doubles' extra 0.75 GB cost what the finishing saves).  Either
+ * way a kept block gives the same bits as a recomputed one.
+ */
+typedef struct tcache {
+  char *base;
+  size_t *off;
+  unsigned char *ready;
+  size_t nslots;
+} tcache;
+
 /* One cost block: rows of r against columns of c. */
 typedef struct blk {
   const side *r, *c;
   ot_mat W;       /* label distances, r classes x c classes */
   double *dense;  /* r->n x c->n cached costs, or NULL (online) */
+  tcache *tc;     /* online: kept sweep blocks, or NULL */
 } blk;
 
 /* Shared state of a solve. */
@@ -631,30 +649,39 @@ static int report(ctx *x, int force) {
   return x->progress(x->ud, &pr);
 }
 
+/* 1 when block b's feature inner products are a float GEMM (single precision). */
+static int blk_single(const ctx *x, const blk *b) {
+  return x->lx != 0.0 && b->r->Xf && b->c->Xf;
+}
+
 /*
- * Costs of rows [i0, i0 + ni) of block b against all its columns into out
- * (ni x m, contiguous): one GEMM for the inner products, then the norms and
- * the label lookup (OpenMP over rows).
+ * First half of cost_range: the feature inner products of rows [i0, i0 +
+ * ni) against columns [j0, j0 + nj) of block b, a GEMM into out (double:
+ * -lx x.y, ni x nj contiguous) or, in single precision, into fscr (x.y in
+ * float).
  */
-static int cost_range(const ctx *x, const blk *b, size_t i0, size_t ni, size_t j0, size_t nj,
-                      double *out, float *fscr) {
+static int cost_products(const ctx *x, const blk *b, size_t i0, size_t ni, size_t j0, size_t nj,
+                         double *out, float *fscr) {
   const side *r = b->r, *c = b->c;
   size_t d = r->X.cols;
-  int rc;
+  if (blk_single(x, b))
+    return ot_sgemm_nt(fscr, nj, 1.0f, r->Xf + i0 * d, d, c->Xf + j0 * d, d, ni, nj, d);
+  if (x->lx != 0.0)
+    return ot_gemm(ot_mat_view(out, ni, nj), -x->lx, ot_mat_block(r->X, i0, 0, ni, d), 0,
+                   ot_mat_block(c->X, j0, 0, nj, d), 1, 0.0);
+  memset(out, 0, ni * nj * sizeof(double));
+  return OT_OK;
+}
+
+/*
+ * Second half: the costs into out from the products (ft: the float ones of
+ * single precision; NULL: the double ones already in out), the squared
+ * norms and the label lookup (OpenMP over rows).
+ */
+static void cost_finish(const ctx *x, const blk *b, size_t i0, size_t ni, size_t j0, size_t nj,
+                        double *out, const float *ft) {
+  const side *r = b->r, *c = b->c;
   double lx = x->lx, hy = 0.5 * x->ly;
-  const float *ft = NULL;
-  if (lx != 0.0 && r->Xf && c->Xf) {
-    /* single: -x.y in float, read back below while the norms are added */
-    if ((rc = ot_sgemm_nt(fscr, nj, 1.0f, r->Xf + i0 * d, d, c->Xf + j0 * d, d, ni, nj, d)))
-      return rc;
-    ft = fscr;
-  } else if (lx != 0.0) {
-    if ((rc = ot_gemm(ot_mat_view(out, ni, nj), -lx, ot_mat_block(r->X, i0, 0, ni, d), 0,
-                      ot_mat_block(c->X, j0, 0, nj, d), 1, 0.0)))
-      return rc;
-  } else {
-    memset(out, 0, ni * nj * sizeof(double));
-  }
 #pragma omp parallel for schedule(static) if (ni * nj > 20000)
   for (size_t ii = 0; ii < ni; ii++) {
     double *o = out + ii * nj, si = 0.5 * lx * r->sq[i0 + ii];
@@ -668,7 +695,18 @@ static int cost_range(const ctx *x, const blk *b, size_t i0, size_t ni, size_t j
       o[j] = wr ? v + hy * wr[cc[j]] : v;
     }
   }
-  return OT_OK;
+}
+
+/*
+ * Costs of rows [i0, i0 + ni) of block b against columns [j0, j0 + nj) into
+ * out (ni x nj, contiguous): one GEMM for the inner products (single
+ * precision: into fscr, ni x nj floats), then the norms and the labels.
+ */
+static int cost_range(const ctx *x, const blk *b, size_t i0, size_t ni, size_t j0, size_t nj,
+                      double *out, float *fscr) {
+  int rc = cost_products(x, b, i0, ni, j0, nj, out, fscr);
+  if (!rc) cost_finish(x, b, i0, ni, j0, nj, out, blk_single(x, b) ? fscr : NULL);
+  return rc;
 }
 
 /* Costs of rows [i0, i0 + ni) of block b against all its columns (ni x m). */
@@ -882,15 +920,70 @@ static void block_rows(const double *blkc, size_t ni, size_t nj, size_t i0, size
  * all its column blocks (rows stay with one thread), or under sym one
  * (row block, column block) pair.
  */
+/*
+ * The block grid of a sweep of b: row blocks of R = swr rows, column blocks
+ * of cw = swc columns, or under sym (r == c) of R columns aligned with the
+ * row blocks; the work items and the slots of a cache (non-sym: slot rb *
+ * ncb + cb; sym: the item).
+ */
+typedef struct sgrid {
+  size_t R, cw, nrb, ncb, nitems, nslots;
+} sgrid;
+
+static sgrid sweep_grid(const ctx *x, const blk *b, int sym) {
+  sgrid g;
+  size_t n = b->r->n, m = b->c->n;
+  g.R = x->swr;
+  g.cw = sym ? x->swr : x->swc;
+  g.nrb = (n + g.R - 1) / g.R;
+  g.ncb = (m + g.cw - 1) / g.cw;
+  g.nitems = sym ? g.nrb * (g.nrb + 1) / 2 : g.nrb;
+  g.nslots = sym ? g.nitems : g.nrb * g.ncb;
+  return g;
+}
+
+/* Item p of a sym sweep -> its (row block, column block), cb >= rb, row by row. */
+static void sym_item(size_t p, size_t nrb, size_t *rb, size_t *cb) {
+  size_t r = 0, left = p;
+  while (left >= nrb - r) {
+    left -= nrb - r;
+    r++;
+  }
+  *rb = r;
+  *cb = r + left;
+}
+
+/*
+ * The costs of one sweep block (rows i0.., columns j0.., slot k) for reading:
+ * from b's cache when kept (filled on the first sweep), else computed into
+ * blkc (and fb, single precision).  *cst gets the block to read.
+ */
+static int sweep_block_costs(const ctx *x, const blk *b, size_t k, size_t i0, size_t ni,
+                             size_t j0, size_t nj, double *blkc, float *fb, const double **cst) {
+  const tcache *tc = b->tc;
+  char *slot = tc && tc->off[k] != SIZE_MAX ? tc->base + tc->off[k] : NULL;
+  int rc = OT_OK;
+  *cst = blkc;
+  if (!slot) return cost_range(x, b, i0, ni, j0, nj, blkc, fb);
+  if (blk_single(x, b)) {
+    float *pf = (float *)(void *)slot;
+    if (!tc->ready[k]) rc = cost_products(x, b, i0, ni, j0, nj, blkc, pf);
+    if (!rc) cost_finish(x, b, i0, ni, j0, nj, blkc, pf);
+  } else {
+    double *pd = (double *)(void *)slot;
+    if (!tc->ready[k]) rc = cost_range(x, b, i0, ni, j0, nj, pd, fb);
+    *cst = pd;
+  }
+  if (!rc) tc->ready[k] = 1;
+  return rc;
+}
+
 static int sweep_blocks(ctx *x, const blk *b, const double *h, const double *hr, double s,
                         double *Lr, double *Lc, int sym, double *Lcls) {
   size_t n = b->r->n, m = b->c->n, nm = n > m ? n : m;
-  size_t R = x->swr, Cw = x->swc, base = R * Cw + Cw; /* accumulators after the block */
-  size_t nrb = (n + R - 1) / R, ncb = (m + Cw - 1) / Cw;
-  /* sym: column blocks aligned with the row blocks (R wide) */
-  size_t cw = sym ? R : Cw;
-  if (sym) ncb = nrb;
-  size_t nitems = sym ? nrb * (nrb + 1) / 2 : nrb;
+  sgrid gr = sweep_grid(x, b, sym);
+  size_t R = gr.R, Cw = x->swc, base = R * Cw + Cw; /* accumulators after the block */
+  size_t nrb = gr.nrb, ncb = gr.ncb, cw = gr.cw, nitems = gr.nitems;
   const side *cls = Lcls && !sym ? b->c : NULL;
   size_t C = cls ? cls->ncls : 0;
   int nt = x->nthr, bad = OT_OK;
@@ -915,14 +1008,8 @@ static int sweep_blocks(ctx *x, const blk *b, const double *h, const double *hr,
   for (size_t p = 0; p < nitems; p++) {
     if (ot_flag_get(&stop) || ot_flag_get(&bad)) continue;
     size_t rb = p, cb0 = 0, cb1 = ncb;
-    if (sym) { /* p -> (rb, cb), cb >= rb, row by row of the upper triangle */
-      rb = 0;
-      size_t left = p;
-      while (left >= nrb - rb) {
-        left -= nrb - rb;
-        rb++;
-      }
-      cb0 = rb + left;
+    if (sym) {
+      sym_item(p, nrb, &rb, &cb0);
       cb1 = cb0 + 1;
     }
     int tid = OT_THREAD_ID();
@@ -932,17 +1019,18 @@ static int sweep_blocks(ctx *x, const blk *b, const double *h, const double *hr,
     size_t i0 = rb * R, ni = n - i0 < R ? n - i0 : R;
     for (size_t cb = cb0; cb < cb1 && !ot_flag_get(&stop); cb++) {
       size_t j0 = cb * cw, nj = m - j0 < cw ? m - j0 : cw;
-      int rc = cost_range(x, b, i0, ni, j0, nj, blkc, fb);
+      const double *cst;
+      int rc = sweep_block_costs(x, b, sym ? p : rb * ncb + cb, i0, ni, j0, nj, blkc, fb, &cst);
       if (rc) {
 #pragma omp critical(otdd_sweep)
         if (!bad) ot_flag_set(&bad, rc);
         break;
       }
-      if (Lr) block_rows(blkc, ni, nj, i0, j0, h, s, rM, rS, cls, x->clsacc);
+      if (Lr) block_rows(cst, ni, nj, i0, j0, h, s, rM, rS, cls, x->clsacc);
       if (sym && cb != rb) /* the transposed block: its columns are rows of the result */
-        col_accumulate(blkc, nj, ni, nj, h + i0, s, rM + j0, rS + j0, mx);
+        col_accumulate(cst, nj, ni, nj, h + i0, s, rM + j0, rS + j0, mx);
       else if (!sym && Lc)
-        col_accumulate(blkc, nj, ni, nj, hr + i0, s, cM + j0, cS + j0, mx);
+        col_accumulate(cst, nj, ni, nj, hr + i0, s, cM + j0, cS + j0, mx);
       if (tid == 0 && report(x, 0)) ot_flag_set(&stop, 1);
     }
   }
@@ -977,6 +1065,67 @@ static int sweep_blocks(ctx *x, const blk *b, const double *h, const double *hr,
 }
 
 /*
+ * Plan and allocate the kept blocks of the online sweeps of bs[0..nb) (each
+ * tcs[t] starts zeroed; the caller frees off, ready and tcs[0].base) within
+ * `budget` bytes, capped at half of the memory budget still free: slots in
+ * sweep order, the blocks in the order given, each slot kept when it still
+ * fits.  *bytes gets the bytes kept, *frac the fraction of the swept cells.
+ */
+/* Bytes of slot k of a sweep grid of b with elem-byte entries (on cache lines); *cells
+   gets its entries. */
+static size_t slot_bytes(const blk *b, const sgrid *g, int sym, size_t k, size_t elem,
+                         size_t *cells) {
+  size_t rb, cb, n = b->r->n, m = b->c->n;
+  if (sym) {
+    sym_item(k, g->nrb, &rb, &cb);
+  } else {
+    rb = k / g->ncb;
+    cb = k % g->ncb;
+  }
+  size_t ni = n - rb * g->R < g->R ? n - rb * g->R : g->R;
+  size_t nj = m - cb * g->cw < g->cw ? m - cb * g->cw : g->cw;
+  *cells = ni * nj;
+  return (ni * nj * elem + 63) & ~(size_t)63;
+}
+
+static int cache_plan(const ctx *x, size_t budget, blk *const *bs, int nb, tcache *tcs,
+                      size_t *bytes, double *frac) {
+  size_t lim = ot_mem_limit(), used = ot_mem_used(), total = 0, all = 0, kept = 0, sz, cells;
+  int rc;
+  if (lim) {
+    size_t room = lim > used ? (lim - used) / 2 : 0;
+    if (budget > room) budget = room;
+  }
+  for (int t = 0; t < nb; t++) {
+    blk *b = bs[t];
+    int sym = b->r == b->c;
+    sgrid g = sweep_grid(x, b, sym);
+    size_t elem = blk_single(x, b) ? sizeof(float) : sizeof(double);
+    if ((rc = ot_mem_size(g.nslots, sizeof(size_t), 1, &sz)) || (rc = ot_malloc(sz, &tcs[t].off)) ||
+        (rc = ot_malloc(g.nslots, &tcs[t].ready)))
+      return rc;
+    memset(tcs[t].ready, 0, g.nslots);
+    tcs[t].nslots = g.nslots;
+    for (size_t k = 0; k < g.nslots; k++) {
+      sz = slot_bytes(b, &g, sym, k, elem, &cells);
+      all += cells;
+      tcs[t].off[k] = SIZE_MAX;
+      if (sz <= budget - total) {
+        tcs[t].off[k] = total;
+        total += sz;
+        kept += cells;
+      }
+    }
+    b->tc = &tcs[t];
+  }
+  if (total && (rc = ot_malloc(total, &tcs[0].base))) return rc;
+  for (int t = 1; t < nb; t++) tcs[t].base = tcs[0].base;
+  *bytes = total;
+  *frac = all ? (double)kept / (double)all : 0.0;
+  return OT_OK;
+}
+
+/*
  * One sweep of the online cross block b (n x m): fo_i = softmin over j with
  * column potential g, and go_j = softmin over i with row potential f, both
  * from the same blocks.
@@ -1006,6 +1155,23 @@ static int self_sweep(ctx *x, const blk *b, const double *f, double eps, double 
   int rc = sweep_blocks(x, b, h, NULL, 1.0 / eps, out, NULL, 1, NULL);
   if (rc) return rc;
   for (size_t i = 0; i < n; i++) out[i] *= -eps;
+  return OT_OK;
+}
+
+/*
+ * out_j = softmin over the rows i of the cross block, with row potential f:
+ * online by the column pass of xy's blocks (the same blocks, and cache, as
+ * the row soft-mins), dense from yx.
+ */
+static int softmin_cols(ctx *x, const blk *xy, const blk *yx, const double *f, double eps,
+                        double *out, const double *prev) {
+  if (!x->bscr) return softmin(x, yx, f, eps, out, prev);
+  size_t n = xy->r->n, m = xy->c->n;
+  double *hr = x->hr;
+  for (size_t i = 0; i < n; i++) hr[i] = (f ? f[i] : 0.0) + eps * xy->r->logw[i];
+  int rc = sweep_blocks(x, xy, x->h, hr, 1.0 / eps, NULL, out, 0, NULL);
+  if (rc) return rc;
+  for (size_t j = 0; j < m; j++) out[j] *= -eps;
   return OT_OK;
 }
 
@@ -1225,7 +1391,7 @@ static int iterate(ctx *x, const blk *xy, const blk *yx, const blk *xx, const bl
       double erow = marg_err(wa, f_ba, ft, n, eps);
       for (size_t i = 0; i < n; i++) f_ba[i] = w == 1.0 ? ft[i] : (1 - w) * f_ba[i] + w * ft[i];
       if (P->Lc) balance(P->A, P->B, f_ba, g_ab, P->Lc, eps, P->bscr);
-      if ((rc = softmin(x, yx, f_ba, eps, gt, g_ab))) return rc;
+      if ((rc = softmin_cols(x, xy, yx, f_ba, eps, gt, g_ab))) return rc;
       double ecol = marg_err(wb, g_ab, gt, m, eps);
       for (size_t j = 0; j < m; j++) g_ab[j] = w == 1.0 ? gt[j] : (1 - w) * g_ab[j] + w * gt[j];
       e_ab = erow > ecol ? erow : ecol;
@@ -1287,8 +1453,11 @@ static int outer_impl(const ot_otdd_problem *p, const ot_otdd_outer_opts *o, ot_
   size_t *tpi = NULL, *tpj = NULL;
   double *tmass = NULL;
   float *fstore = NULL;
+  tcache tcs[3];
   int rc = OT_OK;
   double t0 = ot_clock();
+
+  memset(tcs, 0, sizeof tcs);
 
   if (!o) {
     ot_otdd_outer_opts_init(&def);
@@ -1394,10 +1563,10 @@ static int outer_impl(const ot_otdd_problem *p, const ot_otdd_outer_opts *o, ot_
     B.cstart = cs2;
     B.ncls = C2;
   }
-  xy = (blk){&A, &B, p->W12, NULL};
-  yx = (blk){&B, &A, W21 ? ot_mat_view(W21, C2, C1) : (ot_mat){0, 0, 0, NULL}, NULL};
-  xx = (blk){&A, &A, p->W11, NULL};
-  yy = (blk){&B, &B, p->W22, NULL};
+  xy = (blk){&A, &B, p->W12, NULL, NULL};
+  yx = (blk){&B, &A, W21 ? ot_mat_view(W21, C2, C1) : (ot_mat){0, 0, 0, NULL}, NULL, NULL};
+  xx = (blk){&A, &A, p->W11, NULL, NULL};
+  yy = (blk){&B, &B, p->W22, NULL, NULL};
 
   /* ---- exact: network simplex on the dense cross block -------------------- */
   const int single = o->single && o->lambda_x != 0.0;
@@ -1485,6 +1654,10 @@ static int outer_impl(const ot_otdd_problem *p, const ot_otdd_outer_opts *o, ot_
             (rc = ot_malloc(fb, &x.bfscr)))
           goto done_w;
       }
+      blk *const swept[3] = {&xy, &xx, &yy};
+      if (o->cache && (rc = cache_plan(&x, o->cache, swept, debiased ? 3 : 1, tcs,
+                                       &res->cache_bytes, &res->cached)))
+        goto done_w;
     }
   }
 
@@ -1629,7 +1802,7 @@ static int outer_impl(const ot_otdd_problem *p, const ot_otdd_outer_opts *o, ot_
       if (out->g_bb_prev) memcpy(out->g_bb_prev, gb, m * sizeof(double));
     }
     /* marginal error of the cross plan (f_ba, g_ab): column sums, via one more pass */
-    if ((rc = softmin(&x, &yx, f_ba, eps, gt, g_ab))) goto done_w;
+    if ((rc = softmin_cols(&x, &xy, &yx, f_ba, eps, gt, g_ab))) goto done_w;
     res->err = marg_err(wb, g_ab, gt, m, eps);
     res->iterations = (long)L + 1;
     res->status = OT_OTDD_CONVERGED;
@@ -1696,6 +1869,11 @@ done:
   ot_free(x.bfscr);
   ot_free(x.clsacc);
   ot_free(buf);
+  ot_free(tcs[0].base);
+  for (int t = 0; t < 3; t++) {
+    ot_free(tcs[t].off);
+    ot_free(tcs[t].ready);
+  }
   res->time = ot_clock() - t0;
   return rc;
 }
@@ -1755,7 +1933,7 @@ static int plan_online(const ot_otdd_problem *p, const ot_otdd_outer_opts *o, co
   x.lx = o->lambda_x;
   x.ly = o->lambda_y;
   x.tile_rows = tr;
-  blk b = {&A, &B, p->W12, NULL};
+  blk b = {&A, &B, p->W12, NULL, NULL};
   if (o->single && o->lambda_x != 0.0 && (rc = make_single(&x, &A, &B, 0, m, &fstore)))
     goto done_x;
   rc = write_plan(&x, &b, f, g, o->entreg, P);
@@ -1887,7 +2065,7 @@ int ot_otdd_barycentric(ot_mat T, double *softmin_out, ot_mat X1, const int *c1,
   ot_cost_sqnorms(A.sq, X1);
   ot_cost_sqnorms(B.sq, X2);
   for (size_t j = 0; j < m; j++) h[j] = g[j] + eps * log(b ? b[j] : 1.0 / (double)m);
-  blk bk = {&A, &B, W, NULL};
+  blk bk = {&A, &B, W, NULL, NULL};
   for (size_t i0 = 0; i0 < n; i0 += tr) {
     size_t ni = n - i0 < tr ? n - i0 : tr;
     if ((rc = cost_rows(&x, &bk, i0, ni, tile))) goto done;

@@ -214,6 +214,13 @@ typedef struct ot_otdd_outer_opts {
   size_t tile_rows;      /* online: the sweeps' blocks are tile_rows x tile_rows and the
                             coupling's tiles tile_rows rows; 0 (default) = automatic
                             (blocks of 256 x 2048, tiles of about 4M doubles) */
+  size_t cache;          /* online: bytes the solver may keep cost blocks in between
+                            sweeps, so that those blocks' GEMMs run once per solve
+                            instead of once per sweep (the cross block first, then the
+                            self blocks); capped at half of the memory budget still free
+                            when the solve starts; 0 = recompute every block (memory
+                            O(n + m) only); default 2 GiB.  Cached and recomputed blocks
+                            give bit-identical results */
   int single;            /* 1: the feature inner products of the cost in single precision
                             (float GEMM on the clouds centred at their common mean; about
                             twice as fast in high dimension, costs exact to ~1e-6 relative);
@@ -286,6 +293,8 @@ typedef struct ot_otdd_outer_result {
   int mode;              /* the mode that ran */
   int online;            /* 1 when the cost tiles were recomputed (online form) */
   int single;            /* 1 when the feature inner products were in single precision */
+  size_t cache_bytes;    /* online: bytes of cost blocks kept between sweeps */
+  double cached;         /* online: the fraction of the swept cost cells kept (0..1) */
   long iterations;       /* sinkhorn: iterations at the final eps; exact: pivots;
                             compat: stages (length of the eps list) */
   long stages;           /* epsilon-scaling stages before the final eps */

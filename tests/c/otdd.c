@@ -51,6 +51,7 @@ static size_t digits_split(double **X, double **y, double lo, double hi, size_t 
 static double g_entreg = 0.1;
 /* precision and cost form of otdd_value's outer problem */
 static int g_single = 0, g_online = -1;
+static size_t g_cache = (size_t)2 << 30; /* sweep_all's cache option */
 
 /* OTDD between two labelled clouds with the given modes (stats computed here). */
 static int otdd_value(double *v, ot_mat X1, const double *y1, ot_mat X2, const double *y2,
@@ -390,6 +391,62 @@ static void test_invariances(void) {
     for (size_t j = 0; j < m; j++) md = fmax(md, fabs(gd[j] - go[j]));
     CHECK("self potentials online = dense", md < 1e-8);
   }
+  /* kept cost blocks (the cache option): none, some and all of the sweep
+     blocks give the same solve, in both precisions and both modes; tiles of 7
+     so that the 60 x 45 cross block and the two self blocks have 7 x 7 = 49,
+     36 and 28 slots.  The same to rounding (the threads' column sums merge in
+     the order the blocks were taken). */
+  for (int single = 0; single < 2; single++)
+    for (int mode = 0; mode < 2; mode++) {
+      size_t caches[4] = {0, 3000, 20000, (size_t)1 << 30};
+      double v0 = 0.0, f0[60], g0[45], f1[60], g1[45];
+      for (int c = 0; c < 4; c++) {
+        ot_otdd_outer_opts_init(&oo);
+        oo.mode = mode;
+        oo.tol = 1e-10;
+        oo.entreg = 0.5;
+        oo.online = 1;
+        oo.tile_rows = 7;
+        oo.single = single;
+        oo.cache = caches[c];
+        memset(&out, 0, sizeof out);
+        out.f_ba = c ? f1 : f0;
+        out.g_ab = c ? g1 : g0;
+        rc = ot_otdd_outer(&pr, &oo, &out, &r);
+        char what[96];
+        snprintf(what, sizeof what, "cache %zu bytes (%s, %s): runs, within the option",
+                 caches[c], ot_otdd_outer_name(mode), single ? "single" : "double");
+        CHECK(what, rc == OT_OK && r.online == 1 && r.cache_bytes <= caches[c]);
+        snprintf(what, sizeof what, "cache %zu bytes: kept fraction %.3f as planned", caches[c],
+                 r.cached);
+        CHECK(what, c == 0 ? r.cached == 0.0 && r.cache_bytes == 0
+                    : c == 3 ? r.cached == 1.0
+                             : r.cached > 0.0 && r.cached < 1.0);
+        if (c == 0) {
+          v0 = r.value;
+          continue;
+        }
+        double md = 0.0;
+        for (size_t i = 0; i < n; i++) md = fmax(md, fabs(f0[i] - f1[i]));
+        for (size_t j = 0; j < m; j++) md = fmax(md, fabs(g0[j] - g1[j]));
+        snprintf(what, sizeof what, "cache %zu bytes = none (value, potentials)", caches[c]);
+        CHECK(what, fabs(r.value - v0) <= 1e-12 * fabs(v0) && md <= 1e-11 * (1 + fabs(v0)));
+      }
+    }
+  /* the cache takes at most half of the memory budget still free */
+  {
+    size_t lim = ot_mem_limit();
+    ot_mem_set_limit(ot_mem_used() + 40000);
+    ot_otdd_outer_opts_init(&oo);
+    oo.online = 1;
+    oo.tile_rows = 7;
+    oo.mode = OT_OTDD_OUTER_COMPAT;
+    memset(&out, 0, sizeof out);
+    rc = ot_otdd_outer(&pr, &oo, &out, &r);
+    ot_mem_set_limit(lim);
+    CHECK("cache capped by the memory budget", rc == OT_OK && r.cache_bytes <= 20000 &&
+                                                   r.cached > 0.0 && r.cached < 1.0);
+  }
   ot_otdd_stats_free(&A);
   ot_otdd_stats_free(&B);
 }
@@ -458,6 +515,7 @@ static int sweep_all(const double *X1, const double *y1, const double *X2, const
   oo.mode = mode;
   oo.online = online;
   oo.single = g_single;
+  oo.cache = g_cache;
   oo.max_iter = 50;
   double v, P[30 * 24];
   ot_otdd_outputs out;
@@ -481,7 +539,11 @@ static void test_faults(void) {
   g_single = 1;
   CHECK_FAULT_SWEEP("sweep compat single online", sweep_all(X1, y1, X2, y2, 1, 1));
   CHECK_FAULT_SWEEP("sweep sinkhorn single online", sweep_all(X1, y1, X2, y2, 0, 1));
+  g_cache = 4000; /* some blocks kept, in float */
+  CHECK_FAULT_SWEEP("sweep compat single online, part cached", sweep_all(X1, y1, X2, y2, 1, 1));
   g_single = 0;
+  CHECK_FAULT_SWEEP("sweep sinkhorn online, part cached", sweep_all(X1, y1, X2, y2, 0, 1));
+  g_cache = (size_t)2 << 30;
   /* cancel */
   ot_otdd_stats A, B;
   ot_otdd_stats_compute(&A, ot_mat_view(X1, 30, 3), y1, NULL);

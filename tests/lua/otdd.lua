@@ -27,6 +27,24 @@ near(vs, v, 1e-6 * v, "single precision")
 local vso, iso = ot.otdd.distance(S, T, {outer = "compat", precision = "single", online = true})
 assert(iso.online and iso.precision == "single")
 near(vso, vs, 1e-7 * vs, "single precision, online")
+-- cache: the online sweeps keep their cost blocks (all of them by default at
+-- this size); none, part or all kept give the same distance to rounding
+local vo0, io0 = ot.otdd.distance(S, T, {outer = "compat", online = true, cache = 0})
+assert(io0.online and io0.cached == 0 and io0.cache_bytes == 0)
+local vo1, io1 = ot.otdd.distance(S, T, {outer = "compat", online = true})
+assert(io1.cached == 1 and io1.cache_bytes > 0)
+local vo2, io2 = ot.otdd.distance(S, T, {outer = "compat", online = true, cache = "4M"})
+assert(io2.cached > 0 and io2.cached < 1 and io2.cache_bytes <= 4 * 2 ^ 20)
+near(vo1, vo0, 1e-12 * vo0, "cache = none")
+near(vo2, vo0, 1e-12 * vo0, "part cached = none")
+near(vo0, v, 1e-9 * v, "online = dense")
+assert(info.cached == nil) -- dense: no cache fields
+for _, bad in ipairs{{-1, "bytes (an integer >= 0)"}, {"lots", "a size like"},
+                     {true, "bytes (an integer >= 0)"}, {1.5, "bytes (an integer >= 0)"}} do
+  local okc, errc = pcall(ot.otdd.distance, S, T, {cache = bad[1]})
+  assert(not okc and errc:find("ot.otdd.distance: bad argument #3 'opts'", 1, true)
+         and errc:find("option 'cache' must be", 1, true) and errc:find(bad[2], 1, true), errc)
+end
 local okp, errp = pcall(ot.otdd.distance, S, T, {precision = "half"})
 assert(not okp and errp:find("ot.otdd.distance: bad argument #3 'opts'", 1, true)
        and errp:find("option 'precision' must be one of double, single, got 'half'", 1, true), errp)
