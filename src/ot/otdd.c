@@ -1069,7 +1069,8 @@ static int sweep_blocks(ctx *x, const blk *b, const double *h, const double *hr,
  * tcs[t] starts zeroed; the caller frees off, ready and tcs[0].base) within
  * `budget` bytes, capped at half of the memory budget still free: slots in
  * sweep order, the blocks in the order given, each slot kept when it still
- * fits.  *bytes gets the bytes kept, *frac the fraction of the swept cells.
+ * fits; when that memory cannot be had, nothing is kept.  *bytes gets the
+ * bytes kept, *frac the fraction of the swept cells.
  */
 /* Bytes of slot k of a sweep grid of b with elem-byte entries (on cache lines); *cells
    gets its entries. */
@@ -1118,7 +1119,12 @@ static int cache_plan(const ctx *x, size_t budget, blk *const *bs, int nb, tcach
     }
     b->tc = &tcs[t];
   }
-  if (total && (rc = ot_malloc(total, &tcs[0].base))) return rc;
+  if (total && ot_malloc(total, &tcs[0].base) != OT_OK) {
+    /* the cache only saves time: without the memory, every block is recomputed */
+    for (int t = 0; t < nb; t++)
+      for (size_t k = 0; k < tcs[t].nslots; k++) tcs[t].off[k] = SIZE_MAX;
+    total = kept = 0;
+  }
   for (int t = 1; t < nb; t++) tcs[t].base = tcs[0].base;
   *bytes = total;
   *frac = all ? (double)kept / (double)all : 0.0;
