@@ -598,16 +598,18 @@ typedef struct side {
  * Online blocks kept between sweeps (the `cache` option): slot k of a
  * block's sweep (see sweep_blocks) is at base + off[k] (off[k] = SIZE_MAX:
  * recomputed each sweep) and holds, once ready[k], the finished double
- * costs, or in single precision the float inner products (finished again at
- * each read: half the memory, and as fast at 10^4 x 10^4 in d = 784, where
- * writing the doubles' extra 0.75 GB cost what the finishing saves).  Either
- * way a kept block gives the same bits as a recomputed one.
+ * costs; in single precision when those do not all fit, the float inner
+ * products instead (half the memory, so more blocks kept), finished again
+ * at each read.  Either way a kept block gives the same bits as a
+ * recomputed one.
  */
 typedef struct tcache {
   char *base;
   size_t *off;
   unsigned char *ready;
   size_t nslots;
+  int fin;        /* 1: slots hold finished double costs (always in double precision;
+                     in single precision when they all fit the budget) */
 } tcache;
 
 /* One cost block: rows of r against columns of c. */
@@ -965,7 +967,7 @@ static int sweep_block_costs(const ctx *x, const blk *b, size_t k, size_t i0, si
   int rc = OT_OK;
   *cst = blkc;
   if (!slot) return cost_range(x, b, i0, ni, j0, nj, blkc, fb);
-  if (blk_single(x, b)) {
+  if (blk_single(x, b) && !tc->fin) {
     float *pf = (float *)(void *)slot;
     if (!tc->ready[k]) rc = cost_products(x, b, i0, ni, j0, nj, blkc, pf);
     if (!rc) cost_finish(x, b, i0, ni, j0, nj, blkc, pf);
@@ -1092,21 +1094,32 @@ static size_t slot_bytes(const blk *b, const sgrid *g, int sym, size_t k, size_t
 static int cache_plan(const ctx *x, size_t budget, blk *const *bs, int nb, tcache *tcs,
                       size_t *bytes, double *frac) {
   size_t lim = ot_mem_limit(), used = ot_mem_used(), total = 0, all = 0, kept = 0, sz, cells;
-  int rc;
+  int rc, fin = 1;
   if (lim) {
     size_t room = lim > used ? (lim - used) / 2 : 0;
     if (budget > room) budget = room;
+  }
+  if (blk_single(x, bs[0])) { /* finished doubles when they all fit, else floats */
+    size_t need = 0;
+    for (int t = 0; t < nb && need <= budget; t++) {
+      int sym = bs[t]->r == bs[t]->c;
+      sgrid g = sweep_grid(x, bs[t], sym);
+      for (size_t k = 0; k < g.nslots && need <= budget; k++)
+        need += slot_bytes(bs[t], &g, sym, k, sizeof(double), &cells);
+    }
+    fin = need <= budget;
   }
   for (int t = 0; t < nb; t++) {
     blk *b = bs[t];
     int sym = b->r == b->c;
     sgrid g = sweep_grid(x, b, sym);
-    size_t elem = blk_single(x, b) ? sizeof(float) : sizeof(double);
+    size_t elem = fin ? sizeof(double) : sizeof(float);
     if ((rc = ot_mem_size(g.nslots, sizeof(size_t), 1, &sz)) || (rc = ot_malloc(sz, &tcs[t].off)) ||
         (rc = ot_malloc(g.nslots, &tcs[t].ready)))
       return rc;
     memset(tcs[t].ready, 0, g.nslots);
     tcs[t].nslots = g.nslots;
+    tcs[t].fin = fin;
     for (size_t k = 0; k < g.nslots; k++) {
       sz = slot_bytes(b, &g, sym, k, elem, &cells);
       all += cells;
