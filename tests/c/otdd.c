@@ -558,6 +558,18 @@ static void test_faults(void) {
   int rc = ot_otdd_distance(&v, &A, &B, NULL, &oo, (ot_mat){0}, (ot_mat){0}, (ot_mat){0}, NULL,
                             NULL);
   CHECK("canceled", rc == OT_ECANCELED && ot_mem_used() == before);
+  /* canceled online, with cost blocks kept (blocks of 7: many slots) */
+  count = 3;
+  oo.online = 1;
+  oo.tile_rows = 7;
+  oo.mode = OT_OTDD_OUTER_COMPAT;
+  ot_otdd_outer_result cr;
+  rc = ot_otdd_distance(&v, &A, &B, NULL, &oo, (ot_mat){0}, (ot_mat){0}, (ot_mat){0}, NULL, &cr);
+  CHECK("canceled online with a cache, nothing left allocated",
+        rc == OT_ECANCELED && cr.cache_bytes > 0 && ot_mem_used() == before);
+  oo.online = -1;
+  oo.tile_rows = 0;
+  oo.mode = OT_OTDD_OUTER_SINKHORN;
   oo.progress = NULL;
   rc = ot_otdd_distance(&v, &A, &B, NULL, &oo, (ot_mat){0}, (ot_mat){0}, (ot_mat){0}, NULL, NULL);
   CHECK("next call works", rc == OT_OK && v > 0);
