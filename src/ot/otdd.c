@@ -1066,14 +1066,6 @@ static int sweep_blocks(ctx *x, const blk *b, const double *h, const double *hr,
   return OT_OK;
 }
 
-/*
- * Plan and allocate the kept blocks of the online sweeps of bs[0..nb) (each
- * tcs[t] starts zeroed; the caller frees off, ready and tcs[0].base) within
- * `budget` bytes, capped at half of the memory budget still free: slots in
- * sweep order, the blocks in the order given, each slot kept when it still
- * fits; when that memory cannot be had, nothing is kept.  *bytes gets the
- * bytes kept, *frac the fraction of the swept cells.
- */
 /* Bytes of slot k of a sweep grid of b with elem-byte entries (on cache lines); *cells
    gets its entries. */
 static size_t slot_bytes(const blk *b, const sgrid *g, int sym, size_t k, size_t elem,
@@ -1091,6 +1083,14 @@ static size_t slot_bytes(const blk *b, const sgrid *g, int sym, size_t k, size_t
   return (ni * nj * elem + 63) & ~(size_t)63;
 }
 
+/*
+ * Plan and allocate the kept blocks of the online sweeps of bs[0..nb) (each
+ * tcs[t] starts zeroed; the caller frees off, ready and tcs[0].base) within
+ * `budget` bytes, capped at half of the memory budget still free: slots in
+ * sweep order, the blocks in the order given, each slot kept when it still
+ * fits; when that memory cannot be had, nothing is kept.  *bytes gets the
+ * bytes kept, *frac the fraction of the swept cells.
+ */
 static int cache_plan(const ctx *x, size_t budget, blk *const *bs, int nb, tcache *tcs,
                       size_t *bytes, double *frac) {
   size_t lim = ot_mem_limit(), used = ot_mem_used(), total = 0, all = 0, kept = 0, sz, cells;
