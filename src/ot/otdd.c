@@ -634,6 +634,7 @@ typedef struct ctx {
   long iter, max_iter;
   double err, obj;
   double *hr;          /* online sweeps: row values (max(n, m)) */
+  double *hc;          /* online sweeps: guesses of the column log-sum-exps (max(n, m)) */
   double *bscr;        /* online sweeps: per-thread scratch (see sweep_blocks) */
   float *bfscr;        /* and its single precision GEMM blocks (NULL: double) */
   double *clsacc;      /* online sweeps with class sums: 2 x C2 accumulators per row */
@@ -793,7 +794,7 @@ static double row_cls(const double *h, const double *c, const side *cs, double s
 }
 
 static int sweep_blocks(ctx *x, const blk *b, const double *h, const double *hr, double s,
-                        double *Lr, double *Lc, int sym, double *Lcls);
+                        double *Lr, double *Lc, int sym, double *Lcls, const double *Hc);
 
 static int softmin_cls(ctx *x, const blk *b, const double *g, double eps, double *out,
                        const double *prev, double *Lc) {
@@ -809,7 +810,7 @@ static int softmin_cls(ctx *x, const blk *b, const double *g, double eps, double
   }
   /* online: the blocked sweep, rows only (class sums with them when asked) */
   if (!x->bscr || (Lc && !x->clsacc)) return OT_EINVAL;
-  int rc = sweep_blocks(x, b, h, NULL, s, out, NULL, 0, Lc);
+  int rc = sweep_blocks(x, b, h, NULL, s, out, NULL, 0, Lc, NULL);
   if (rc) return rc;
   for (size_t i = 0; i < n; i++) out[i] *= -eps;
   return OT_OK;
@@ -870,6 +871,16 @@ static void col_accumulate(const double *t, size_t ld, size_t ni, size_t nj, con
 }
 
 /*
+ * Column accumulation with fixed shifts: S[j] += exp((hr[i] - t_ij) s - H[j])
+ * over the ni rows of block t (row stride ld); H: guesses of the columns'
+ * log-sum-exps (one pass, no maxima; see sweep_blocks for the check).
+ */
+static void col_accumulate_hint(const double *t, size_t ld, size_t ni, size_t nj,
+                                const double *hr, double s, const double *H, double *S) {
+  for (size_t ii = 0; ii < ni; ii++) ot_vexp_acc(S, t + ii * ld, H, hr[ii], s, nj);
+}
+
+/*
  * Online sweeps by blocks of swr rows x swc columns (default SW_R x SW_C;
  * tile_rows x tile_rows when that option is given): each thread computes
  * a block's costs (BLAS on one thread: no second thread pool competing for
@@ -920,7 +931,11 @@ static void block_rows(const double *blkc, size_t ni, size_t nj, size_t i0, size
  * and above the diagonal are computed, each serving its rows and,
  * transposed, its columns; the result in Lr.  Work items: a row block with
  * all its column blocks (rows stay with one thread), or under sym one
- * (row block, column block) pair.
+ * (row block, column block) pair.  Hc (may be NULL): guesses of the column
+ * results (Lc, or under sym the transposed part of Lr), e.g. the previous
+ * sweep's: the column sums are then shifted by them and taken in one pass;
+ * a result more than 300 from its guess (or not finite) sends the whole
+ * sweep round again without guesses.
  */
 /*
  * The block grid of a sweep of b: row blocks of R = swr rows, column blocks
@@ -981,7 +996,7 @@ static int sweep_block_costs(const ctx *x, const blk *b, size_t k, size_t i0, si
 }
 
 static int sweep_blocks(ctx *x, const blk *b, const double *h, const double *hr, double s,
-                        double *Lr, double *Lc, int sym, double *Lcls) {
+                        double *Lr, double *Lc, int sym, double *Lcls, const double *Hc) {
   size_t n = b->r->n, m = b->c->n, nm = n > m ? n : m;
   sgrid gr = sweep_grid(x, b, sym);
   size_t R = gr.R, Cw = x->swc, base = R * Cw + Cw; /* accumulators after the block */
@@ -1029,8 +1044,12 @@ static int sweep_blocks(ctx *x, const blk *b, const double *h, const double *hr,
         break;
       }
       if (Lr) block_rows(cst, ni, nj, i0, j0, h, s, rM, rS, cls, x->clsacc);
-      if (sym && cb != rb) /* the transposed block: its columns are rows of the result */
+      if (sym && cb != rb && Hc) /* the transposed block: its columns are rows of the result */
+        col_accumulate_hint(cst, nj, ni, nj, h + i0, s, Hc + j0, cS + j0);
+      else if (sym && cb != rb)
         col_accumulate(cst, nj, ni, nj, h + i0, s, rM + j0, rS + j0, mx);
+      else if (!sym && Lc && Hc)
+        col_accumulate_hint(cst, nj, ni, nj, hr + i0, s, Hc + j0, cS + j0);
       else if (!sym && Lc)
         col_accumulate(cst, nj, ni, nj, hr + i0, s, cM + j0, cS + j0, mx);
       if (tid == 0 && report(x, 0)) ot_flag_set(&stop, 1);
@@ -1040,19 +1059,28 @@ static int sweep_blocks(ctx *x, const blk *b, const double *h, const double *hr,
   if (bad) return bad;
   if (stop) return OT_ECANCELED;
   /* merge the threads' accumulators */
+  int again = 0;
   for (int pass = 0; pass < 2; pass++) {
     double *L = pass ? Lc : Lr;
     size_t len = pass ? m : n, off = pass ? 2 * nm : 0;
     if (!L || (pass && sym) || (!pass && cls)) continue;
+    int hinted = Hc && (pass || sym); /* the shifted one-pass sums in cS */
     for (size_t k = 0; k < len; k++) {
-      double Mk = -INFINITY, Sk = 0.0;
+      double Mk = -INFINITY, Sk = 0.0, Hs = 0.0;
       for (int t = 0; t < nt; t++) {
-        const double *acc = x->bscr + (size_t)t * x->bper + base + off;
-        if (acc[k] != -INFINITY) acc_merge(&Mk, &Sk, acc[k] + log(acc[nm + k]));
+        const double *acc = x->bscr + (size_t)t * x->bper + base;
+        if (!pass && acc[k] != -INFINITY) acc_merge(&Mk, &Sk, acc[k] + log(acc[nm + k]));
+        if (pass && !hinted && acc[off + k] != -INFINITY)
+          acc_merge(&Mk, &Sk, acc[off + k] + log(acc[off + nm + k]));
+        if (hinted) Hs += acc[3 * nm + k];
       }
+      if (hinted && Hs > 0.0) acc_merge(&Mk, &Sk, Hc[k] + log(Hs));
       L[k] = Mk + log(Sk);
+      if (hinted && !(fabs(L[k] - Hc[k]) <= 300.0)) again = 1;
     }
   }
+  if (again) /* a guess too far off (or NaN): the sweep again, two passes per column */
+    return sweep_blocks(x, b, h, hr, s, Lr, Lc, sym, Lcls, NULL);
   if (cls && Lr)
     for (size_t i = 0; i < n; i++) {
       const double *k = x->clsacc + i * 2 * C;
@@ -1155,7 +1183,9 @@ static int cross_sweep(ctx *x, const blk *b, const double *g, const double *f, d
   double *h = x->h, *hr = x->hr;
   for (size_t j = 0; j < m; j++) h[j] = (g ? g[j] : 0.0) + eps * b->c->logw[j];
   for (size_t i = 0; i < n; i++) hr[i] = (f ? f[i] : 0.0) + eps * b->r->logw[i];
-  int rc = sweep_blocks(x, b, h, hr, 1.0 / eps, fo, go, 0, NULL);
+  if (g) /* go_j = -eps L_j is near g_j */
+    for (size_t j = 0; j < m; j++) x->hc[j] = -g[j] / eps;
+  int rc = sweep_blocks(x, b, h, hr, 1.0 / eps, fo, go, 0, NULL, g ? x->hc : NULL);
   if (rc) return rc;
   for (size_t i = 0; i < n; i++) fo[i] *= -eps;
   for (size_t j = 0; j < m; j++) go[j] *= -eps;
@@ -1171,7 +1201,9 @@ static int self_sweep(ctx *x, const blk *b, const double *f, double eps, double 
   size_t n = b->r->n;
   double *h = x->h;
   for (size_t j = 0; j < n; j++) h[j] = (f ? f[j] : 0.0) + eps * b->r->logw[j];
-  int rc = sweep_blocks(x, b, h, NULL, 1.0 / eps, out, NULL, 1, NULL);
+  if (f) /* out_j = -eps L_j is near f_j */
+    for (size_t j = 0; j < n; j++) x->hc[j] = -f[j] / eps;
+  int rc = sweep_blocks(x, b, h, NULL, 1.0 / eps, out, NULL, 1, NULL, f ? x->hc : NULL);
   if (rc) return rc;
   for (size_t i = 0; i < n; i++) out[i] *= -eps;
   return OT_OK;
@@ -1188,7 +1220,9 @@ static int softmin_cols(ctx *x, const blk *xy, const blk *yx, const double *f, d
   size_t n = xy->r->n, m = xy->c->n;
   double *hr = x->hr;
   for (size_t i = 0; i < n; i++) hr[i] = (f ? f[i] : 0.0) + eps * xy->r->logw[i];
-  int rc = sweep_blocks(x, xy, x->h, hr, 1.0 / eps, NULL, out, 0, NULL);
+  if (prev)
+    for (size_t j = 0; j < m; j++) x->hc[j] = -prev[j] / eps;
+  int rc = sweep_blocks(x, xy, x->h, hr, 1.0 / eps, NULL, out, 0, NULL, prev ? x->hc : NULL);
   if (rc) return rc;
   for (size_t j = 0; j < m; j++) out[j] *= -eps;
   return OT_OK;
@@ -1663,7 +1697,7 @@ static int outer_impl(const ot_otdd_problem *p, const ot_otdd_outer_opts *o, ot_
       x.swc = o->tile_rows ? o->tile_rows : SW_C;
       x.nthr = OT_NTHREADS();
       x.bper = sweep_scratch(nm, x.swr, x.swc);
-      if ((rc = ot_alloc_doubles(nm, 1, &x.hr)) ||
+      if ((rc = ot_alloc_doubles(nm, 1, &x.hr)) || (rc = ot_alloc_doubles(nm, 1, &x.hc)) ||
           (rc = ot_alloc_doubles((size_t)x.nthr, x.bper, &x.bscr)))
         goto done_w;
       if (Lc && (rc = ot_alloc_doubles(n, 2 * C2, &x.clsacc))) goto done_w;
@@ -1884,6 +1918,7 @@ done:
   ot_free(x.ftile);
   ot_free(fstore);
   ot_free(x.hr);
+  ot_free(x.hc);
   ot_free(x.bscr);
   ot_free(x.bfscr);
   ot_free(x.clsacc);

@@ -143,6 +143,19 @@ double ot_vexp_lse(const double *h, const double *c, size_t m, double s, double 
 }
 
 VEXP_CLONES
+void ot_vexp_acc(double *acc, const double *c, const double *shift, double a, double s,
+                 size_t m) {
+  size_t j = 0;
+  vd va = splat(a), vs = splat(s);
+  for (; j + LANES <= m; j += LANES)
+    vstore(acc + j, vload(acc + j) + vexpv((va - vload(c + j)) * vs - vload(shift + j)));
+  if (j < m) {
+    vd e = vexpv((va - vload_tail(c + j, m - j, 0.0)) * vs - vload_tail(shift + j, m - j, 0.0));
+    for (size_t k = 0; j + k < m; k++) acc[j + k] += e[k];
+  }
+}
+
+VEXP_CLONES
 double ot_vexp_row(double *out, double fi, const double *h, const double *c, size_t m,
                    double s) {
   size_t j = 0;

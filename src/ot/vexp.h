@@ -40,6 +40,14 @@ void ot_vexp(double *y, const double *x, size_t n);
 double ot_vexp_lse(const double *h, const double *c, size_t m, double s, double hint);
 
 /*
+ * acc[j] += exp((a - c[j]) * s - shift[j]) for j < m: one row of a block
+ * added to running column sums, each shifted by a fixed guess of its
+ * column's log-sum-exp (the caller checks the sums' range afterwards).
+ */
+void ot_vexp_acc(double *acc, const double *c, const double *shift, double a, double s,
+                 size_t m);
+
+/*
  * out[j] = exp((fi + h[j] - c[j]) * s) for j < m, and returns the sum of
  * out[].  Rows of an entropic plan from its log potentials.
  */

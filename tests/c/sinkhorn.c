@@ -118,6 +118,16 @@ static void test_vexp(void) {
     CHECK_NEAR("lse, hint far off below", ot_vexp_lse(h, c, m, 2.0, -1e4), log(naive), 1e-13);
     double row[40], sum = ot_vexp_row(row, 0.3, h, c, m, 2.0);
     CHECK_NEAR("row sum", sum, exp(0.6) * naive, 1e-12 * sum);
+    /* column accumulation with per-column shifts (ragged tail included) */
+    double accs[40], sh[40];
+    int accok = 1;
+    for (size_t j = 0; j < m; j++) accs[j] = 0.25, sh[j] = 0.1 * (double)j - 1.0;
+    ot_vexp_acc(accs, c, sh, 0.3, 2.0, m);
+    for (size_t j = 0; j < m; j++) {
+      double want = 0.25 + exp((0.3 - c[j]) * 2.0 - sh[j]);
+      accok &= fabs(accs[j] - want) <= 1e-15 * want;
+    }
+    CHECK("shifted column accumulation", accok);
     double xt[80], pt[2] = {0.2, -0.4}, naive2 = 0.0;
     for (size_t j = 0; j < m; j++) {
       xt[j] = h[j];
