@@ -14,14 +14,14 @@
 --   digits conv.     the same, converged Sinkhorn (tol 1e-3, the default)
 --   fashion compat   Fashion-MNIST train[1..N] vs test[1..N], N = 10^4,
 --                    d = 784 (pixels / 255), compat schedule, online sweeps
---                    with the default cache (cost blocks kept between
+--                    (asked for, so that quick= runs them too) with the default cache (cost blocks kept between
 --                    sweeps, at most 2 GiB); one run; peak memory reported
 --   fashion single   the same with precision = "single" (float GEMM of the
 --                    feature inner products), its difference to double
 --   fashion no cache the single row with cache = 0: every sweep recomputes
 --                    its blocks, memory O(N) (no N x N block at all)
 --   fashion conv.    the default outer problem (converged Sinkhorn, tol 1e-3),
---                    double, default cache
+--                    double, default options (online at 10^4, dense at quick=1's 2000)
 -- The peer (microsoft/otdd: PyTorch + geomloss) is not installable here (no
 -- PyPI): its 3-4 s for the digits call are QUOTED from specs/otdd.md, not
 -- measured by this script.
@@ -112,7 +112,7 @@ local function ticker()
     end
   end
 end
-local vf, inf = ot.otdd.distance(F1, F2, {outer = "compat", progress = ticker()})
+local vf, inf = ot.otdd.distance(F1, F2, {outer = "compat", online = true, progress = ticker()})
 row("fashion compat", vf, inf)
 out(string.format("  online sweeps: %s; cache %s (%.0f %% of the swept blocks kept); stages %d; "
                   .. "most memory in use during the call %s (data %s); process peak RSS %s\n",
@@ -125,7 +125,7 @@ out(string.format("  an N x N double cost block is %s (4 for the debiased form w
 inf.f, inf.g = nil, nil
 collectgarbage()
 collectgarbage()
-local vs, ins = ot.otdd.distance(F1, F2, {outer = "compat", precision = "single",
+local vs, ins = ot.otdd.distance(F1, F2, {outer = "compat", precision = "single", online = true,
                                           progress = ticker()})
 row("fashion single", vs, ins)
 out(string.format("  precision %s: value - double = %.3g (%.2g relative); outer %.2fx faster; "
@@ -139,8 +139,8 @@ ins.f, ins.g = nil, nil
 collectgarbage()
 collectgarbage()
 local mark = ot.mem().used
-local vn, inn = ot.otdd.distance(F1, F2, {outer = "compat", precision = "single", cache = 0,
-                                          progress = ticker()})
+local vn, inn = ot.otdd.distance(F1, F2, {outer = "compat", precision = "single", online = true,
+                                          cache = 0, progress = ticker()})
 row("fashion no cache", vn, inn)
 out(string.format("  cache = 0: value - cached = %.3g; outer %.2fx the cached one's time; "
                   .. "most memory in use during the call %s (data %s)\n", vn - vs,
@@ -153,6 +153,8 @@ collectgarbage()
 local vc, inc = ot.otdd.distance(F1, F2, {progress = ticker()})
 row("fashion conv.", vc, inc)
 out(string.format("  converged Sinkhorn: %d iterations at eps = 0.1 after %d stages (%d iterations), "
-                  .. "err %.2g, %s; cache %s (%.0f %% kept); most memory in use during the call "
-                  .. "%s\n", inc.iterations, inc.stages, inc.stage_iterations, inc.err, inc.status,
-                  mib(inc.cache_bytes or 0), 100 * (inc.cached or 0), mib(inuse[1])))
+                  .. "err %.2g, %s; %s; most memory in use during the call %s\n", inc.iterations,
+                  inc.stages, inc.stage_iterations, inc.err, inc.status,
+                  inc.online and string.format("online, cache %s (%.0f %% kept)",
+                                               mib(inc.cache_bytes), 100 * inc.cached)
+                    or "dense cost blocks", mib(inuse[1])))
