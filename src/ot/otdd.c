@@ -597,17 +597,18 @@ typedef struct side {
 /*
  * Online blocks kept between sweeps (the `cache` option): slot k of a
  * block's sweep (see sweep_blocks) is at base + off[k] (off[k] = SIZE_MAX:
- * recomputed each sweep) and holds, once ready[k], the finished double
+ * recomputed each sweep) and holds, once filled, the finished double
  * costs; in single precision when those do not all fit, the float inner
  * products instead (half the memory, so more blocks kept), finished again
  * at each read.  Either way a kept block gives the same bits as a
- * recomputed one.
+ * recomputed one.  Every sweep of a block visits all its slots, so the
+ * first sweep that completes fills them all.
  */
 typedef struct tcache {
   char *base;
   size_t *off;
-  unsigned char *ready;
   size_t nslots;
+  int filled;     /* 1 once a sweep of the block has completed (all slots hold it) */
   int fin;        /* 1: slots hold finished double costs (always in double precision;
                      in single precision when they all fit the budget) */
 } tcache;
@@ -984,14 +985,13 @@ static int sweep_block_costs(const ctx *x, const blk *b, size_t k, size_t i0, si
   if (!slot) return cost_range(x, b, i0, ni, j0, nj, blkc, fb);
   if (blk_single(x, b) && !tc->fin) {
     float *pf = (float *)(void *)slot;
-    if (!tc->ready[k]) rc = cost_products(x, b, i0, ni, j0, nj, blkc, pf);
+    if (!tc->filled) rc = cost_products(x, b, i0, ni, j0, nj, blkc, pf);
     if (!rc) cost_finish(x, b, i0, ni, j0, nj, blkc, pf);
   } else {
     double *pd = (double *)(void *)slot;
-    if (!tc->ready[k]) rc = cost_range(x, b, i0, ni, j0, nj, pd, fb);
+    if (!tc->filled) rc = cost_range(x, b, i0, ni, j0, nj, pd, fb);
     *cst = pd;
   }
-  if (!rc) tc->ready[k] = 1;
   return rc;
 }
 
@@ -1058,6 +1058,7 @@ static int sweep_blocks(ctx *x, const blk *b, const double *h, const double *hr,
   ot_blas_set_threads(saved);
   if (bad) return bad;
   if (stop) return OT_ECANCELED;
+  if (b->tc) b->tc->filled = 1;
   /* merge the threads' accumulators */
   int again = 0;
   for (int pass = 0; pass < 2; pass++) {
@@ -1113,7 +1114,7 @@ static size_t slot_bytes(const blk *b, const sgrid *g, int sym, size_t k, size_t
 
 /*
  * Plan and allocate the kept blocks of the online sweeps of bs[0..nb) (each
- * tcs[t] starts zeroed; the caller frees off, ready and tcs[0].base) within
+ * tcs[t] starts zeroed; the caller frees off and tcs[0].base) within
  * `budget` bytes, capped at half of the memory budget still free: slots in
  * sweep order, the blocks in the order given, each slot kept when it still
  * fits; when that memory cannot be had, nothing is kept.  *bytes gets the
@@ -1142,10 +1143,8 @@ static int cache_plan(const ctx *x, size_t budget, blk *const *bs, int nb, tcach
     int sym = b->r == b->c;
     sgrid g = sweep_grid(x, b, sym);
     size_t elem = fin ? sizeof(double) : sizeof(float);
-    if ((rc = ot_mem_size(g.nslots, sizeof(size_t), 1, &sz)) || (rc = ot_malloc(sz, &tcs[t].off)) ||
-        (rc = ot_malloc(g.nslots, &tcs[t].ready)))
+    if ((rc = ot_mem_size(g.nslots, sizeof(size_t), 1, &sz)) || (rc = ot_malloc(sz, &tcs[t].off)))
       return rc;
-    memset(tcs[t].ready, 0, g.nslots);
     tcs[t].nslots = g.nslots;
     tcs[t].fin = fin;
     for (size_t k = 0; k < g.nslots; k++) {
@@ -1926,7 +1925,6 @@ done:
   ot_free(tcs[0].base);
   for (int t = 0; t < 3; t++) {
     ot_free(tcs[t].off);
-    ot_free(tcs[t].ready);
   }
   res->time = ot_clock() - t0;
   return rc;
