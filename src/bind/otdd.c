@@ -488,13 +488,15 @@ static void read_outer(lua_State *L, int opts, outer_cfg *c) {
                     luaL_typename(L, -1));
     lua_pop(L, 1);
     lua_getfield(L, opts, "cache");
+    int isint = 0;
+    lua_Integer cv = lua_type(L, -1) == LUA_TNUMBER ? lua_tointegerx(L, -1, &isint) : 0;
     if (lua_type(L, -1) == LUA_TSTRING) {
       const char *txt = lua_tostring(L, -1);
       if (ot_mem_parse(txt, &c->oo.cache) != OT_OK)
         bind_argerror(L, opts, "opts", "option 'cache' must be bytes or a size like \"512M\" "
                       "or \"2G\", got \"%s\"", txt);
-    } else if (lua_isinteger(L, -1) && lua_tointeger(L, -1) >= 0) {
-      c->oo.cache = (size_t)lua_tointeger(L, -1);
+    } else if (isint && cv >= 0) { /* integral floats too: 2^30 is a float in Lua */
+      c->oo.cache = (size_t)cv;
     } else if (!lua_isnil(L, -1)) {
       bind_argerror(L, opts, "opts", "option 'cache' must be bytes (an integer >= 0) or a size "
                     "like \"2G\", got %s", luaL_tolstring(L, -1, NULL));

@@ -39,6 +39,8 @@ near(vo1, vo0, 1e-12 * vo0, "cache = none")
 near(vo2, vo0, 1e-12 * vo0, "part cached = none")
 near(vo0, v, 1e-9 * v, "online = dense")
 assert(info.cached == nil) -- dense: no cache fields
+local _, io3 = ot.otdd.distance(S, T, {outer = "compat", online = true, cache = 2 ^ 22})
+assert(io3.cache_bytes > 0 and io3.cache_bytes <= 2 ^ 22) -- an integral float is bytes too
 for _, bad in ipairs{{-1, "bytes (an integer >= 0)"}, {"lots", "a size like"},
                      {true, "bytes (an integer >= 0)"}, {1.5, "bytes (an integer >= 0)"}} do
   local okc, errc = pcall(ot.otdd.distance, S, T, {cache = bad[1]})
